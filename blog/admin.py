@@ -1,0 +1,344 @@
+from io import BytesIO
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import Count, OuterRef, Subquery
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse, HttpResponseBadRequest
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.views.decorators.http import require_POST
+from markdownx.forms import ImageForm
+from markdownx.views import ImageUploadView
+from markdownx.widgets import AdminMarkdownxWidget
+from PIL import Image, UnidentifiedImageError
+
+from blog.markdown import render_markdown
+from blog.models import Category, Post, Quote, Source, Update
+
+# --- The editor's preview and image upload (django-markdownx, staff-only) -------------
+
+
+def staff_only(view):
+    """Like staff_member_required, but a 403 for the editor's background requests."""
+
+    def wrapped(request, *args, **kwargs):
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapped
+
+
+@staff_only
+@require_POST
+def markdown_preview(request):
+    if "content" not in request.POST:
+        return HttpResponseBadRequest("No content to preview.")
+    return HttpResponse(render_markdown(request.POST["content"]))
+
+
+IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
+
+
+class EditorImageForm(ImageForm):
+    """markdownx's form trusts the browser's content type; this one reads the file."""
+
+    def clean(self):
+        upload = self.cleaned_data.get("image")
+        if upload is None:
+            raise ValidationError("Choose an image to upload.")
+        try:
+            with Image.open(BytesIO(upload.read())) as image:
+                image.verify()
+                kind = image.format
+        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+            raise ValidationError("This file is not an image we can read.") from error
+        finally:
+            upload.seek(0)
+        if kind not in IMAGE_FORMATS:
+            raise ValidationError("Upload a JPEG, PNG, GIF or WebP image.")
+        upload.content_type = IMAGE_FORMATS[kind]
+        return super().clean()
+
+
+markdown_upload = staff_only(ImageUploadView.as_view(form_class=EditorImageForm))
+
+
+# --- Posts ---------------------------------------------------------------------------
+
+
+class EditorMedia:
+    css = {"all": ["css/editor.css"]}
+
+
+class UpdateInline(admin.StackedInline):
+    model = Update
+    extra = 1
+    fields = ["kind", "published_at", "body", "author"]
+    readonly_fields = ["author"]
+    ordering = ["-published_at", "-id"]
+    verbose_name = "update"
+    verbose_name_plural = "More as it develops… (newest first)"
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "body":
+            kwargs["widget"] = AdminMarkdownxWidget(attrs={"rows": 6})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class QuoteInline(admin.TabularInline):
+    model = Quote
+    fk_name = "post"
+    extra = 0
+    can_delete = False
+    fields = ["source_link", "excerpt", "where", "url"]
+    readonly_fields = fields
+    verbose_name_plural = "Quotes found in the body and updates (edit the text to change them)"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("source", "update")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="source")
+    def source_link(self, quote):
+        url = reverse("admin:blog_source_change", args=[quote.source_id])
+        return format_html('<a href="{}">{}</a>', url, quote.source.name)
+
+    @admin.display(description="quote")
+    def excerpt(self, quote):
+        return quote.text if len(quote.text) <= 160 else quote.text[:157] + "…"
+
+    @admin.display(description="in")
+    def where(self, quote):
+        if quote.update_id:
+            return f"update of {timezone.localtime(quote.update.published_at):%Y-%m-%d %H:%M}"
+        return "body"
+
+
+class PostAdminForm(forms.ModelForm):
+    class Meta:
+        model = Post
+        fields = [
+            "title",
+            "slug",
+            "category",
+            "tags",
+            "excerpt",
+            "body",
+            "status",
+            "published_at",
+            "author",
+            "is_developing",
+            "image",
+            "image_alt",
+        ]
+        widgets = {"body": AdminMarkdownxWidget(attrs={"rows": 24})}
+
+
+@admin.register(Post)
+class PostAdmin(admin.ModelAdmin):
+    form = PostAdminForm
+    inlines = [UpdateInline, QuoteInline]
+    list_display = [
+        "title",
+        "status",
+        "category",
+        "published_at",
+        "is_developing",
+        "update_count",
+        "quote_count",
+    ]
+    list_filter = ["status", "is_developing", "category", "published_at", "author"]
+    list_select_related = ["category"]
+    search_fields = ["title", "excerpt", "body"]
+    date_hierarchy = "published_at"
+    prepopulated_fields = {"slug": ["title"]}
+    autocomplete_fields = ["category"]
+    readonly_fields = ["guid", "created_at", "modified_at", "developing_ended_at"]
+    actions = ["publish", "unpublish", "open_thread", "close_thread"]
+    save_on_top = True
+    fieldsets = [
+        (None, {"fields": ["title", "slug", "category", "tags", "excerpt", "body"]}),
+        ("Publishing", {"fields": ["status", "published_at", "author"]}),
+        ("Developing story", {"fields": ["is_developing", "developing_ended_at"]}),
+        ("Image", {"fields": ["image", "image_alt"], "classes": ["collapse"]}),
+        ("Record", {"fields": ["guid", "created_at", "modified_at"], "classes": ["collapse"]}),
+    ]
+    Media = EditorMedia
+
+    def get_queryset(self, request):
+        counts = {
+            "update_count": Update.objects.filter(post=OuterRef("pk")),
+            "quote_count": Quote.objects.filter(post=OuterRef("pk")),
+        }
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                **{
+                    name: Coalesce(
+                        Subquery(
+                            rows.order_by().values("post").annotate(n=Count("pk")).values("n")
+                        ),
+                        0,
+                    )
+                    for name, rows in counts.items()
+                }
+            )
+        )
+
+    @admin.display(description="updates", ordering="update_count")
+    def update_count(self, post):
+        return post.update_count
+
+    @admin.display(description="quotes", ordering="quote_count")
+    def quote_count(self, post):
+        return post.quote_count
+
+    def get_changeform_initial_data(self, request):
+        return {"author": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    def save_model(self, request, obj, form, change):
+        if "is_developing" in form.changed_data:
+            obj.developing_ended_at = None if obj.is_developing else timezone.now()
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        updates = formset.save(commit=False)
+        for update in updates:
+            if isinstance(update, Update) and not update.author_id:
+                update.author = request.user
+            update.save()
+        for deleted in formset.deleted_objects:
+            deleted.delete()
+        formset.save_m2m()
+
+    @admin.action(description="Publish selected posts", permissions=["change"])
+    def publish(self, request, queryset):
+        with transaction.atomic():
+            posts = list(queryset.exclude(status=Post.Status.PUBLISHED))
+            for post in posts:
+                post.status = Post.Status.PUBLISHED
+                post.save(update_fields=["status", "modified_at"])
+        self.message_user(request, f"Published {len(posts)} post(s).", messages.SUCCESS)
+
+    @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
+    def unpublish(self, request, queryset):
+        count = queryset.filter(status=Post.Status.PUBLISHED).update(
+            status=Post.Status.DRAFT, modified_at=timezone.now()
+        )
+        self.message_user(request, f"Moved {count} post(s) back to draft.", messages.SUCCESS)
+
+    @admin.action(description="Open the update thread", permissions=["change"])
+    def open_thread(self, request, queryset):
+        count = queryset.filter(is_developing=False).update(
+            is_developing=True, developing_ended_at=None, modified_at=timezone.now()
+        )
+        self.message_user(request, f"Opened the thread of {count} post(s).", messages.SUCCESS)
+
+    @admin.action(description="Close the update thread", permissions=["change"])
+    def close_thread(self, request, queryset):
+        now = timezone.now()
+        count = queryset.filter(is_developing=True).update(
+            is_developing=False, developing_ended_at=now, modified_at=now
+        )
+        self.message_user(request, f"Closed the thread of {count} post(s).", messages.SUCCESS)
+
+
+# --- Categories and sources ----------------------------------------------------------
+
+
+@admin.register(Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+class MergeForm(forms.Form):
+    target = forms.ModelChoiceField(
+        queryset=Source.objects.none(),
+        widget=forms.RadioSelect,
+        label="Keep this source",
+        help_text="The others' quotes move to it, and their names become its aliases.",
+    )
+
+    def __init__(self, *args, sources, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["target"].queryset = sources
+
+
+def merge_sources(target, duplicates):
+    """Fold duplicates into target: quotes and people move, names become aliases."""
+    with transaction.atomic():
+        duplicates = [source for source in duplicates if source.pk != target.pk]
+        post_ids = set(
+            Quote.objects.filter(source__in=duplicates).values_list("post_id", flat=True)
+        )
+        for source in duplicates:
+            target.add_aliases([source.name, *source.alias_list()])
+            if not target.url and source.url:
+                target.url = source.url
+            if not target.description and source.description:
+                target.description = source.description
+        Quote.objects.filter(source__in=duplicates).update(source=target)
+        Source.objects.filter(affiliation__in=duplicates).update(affiliation=target)
+        Source.objects.filter(pk__in=[source.pk for source in duplicates]).delete()
+        target.save()
+        # Re-render so the quotes' captions link to the surviving source's page.
+        for post in Post.objects.filter(pk__in=post_ids):
+            post.save()
+            for update in post.updates.all():
+                update.save()
+    return len(duplicates)
+
+
+@admin.register(Source)
+class SourceAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "affiliation", "quote_count"]
+    list_filter = ["kind"]
+    list_select_related = ["affiliation"]
+    search_fields = ["name", "aliases", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["affiliation"]
+    fields = ["name", "slug", "kind", "affiliation", "aliases", "url", "description"]
+    actions = ["merge"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(quote_count=Count("quotes"))
+
+    @admin.display(description="quotes", ordering="quote_count")
+    def quote_count(self, source):
+        return source.quote_count
+
+    @admin.action(description="Merge selected sources into one…", permissions=["change"])
+    def merge(self, request, queryset):
+        sources = queryset.order_by("-quote_count", "name")
+        if sources.count() < 2:
+            self.message_user(request, "Select at least two sources to merge.", messages.WARNING)
+            return None
+        form = MergeForm(request.POST if "confirm" in request.POST else None, sources=sources)
+        if form.is_valid():
+            target = form.cleaned_data["target"]
+            merged = merge_sources(target, list(sources))
+            self.message_user(
+                request, f"Merged {merged} source(s) into “{target}”.", messages.SUCCESS
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Merge sources",
+            "opts": self.model._meta,
+            "form": form,
+            "sources": sources,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/blog/source/merge.html", context)

@@ -1,0 +1,23 @@
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from blog.models import Post
+
+
+class Command(BaseCommand):
+    help = (
+        "Render every post and update again and rebuild their quotes. "
+        "Run it after the Markdown renderer or its allowlist changes."
+    )
+
+    def handle(self, *args, **options):
+        posts = updates = 0
+        for post in Post.objects.prefetch_related("updates").iterator(chunk_size=200):
+            # One transaction per post: a failure leaves every other post as it was.
+            with transaction.atomic():
+                post.save(update_fields=["body"])
+                posts += 1
+                for update in post.updates.all():
+                    update.save()
+                    updates += 1
+        self.stdout.write(f"Re-rendered {posts} posts and {updates} updates.")

@@ -1,0 +1,465 @@
+from django.conf import settings
+from django.core.validators import FileExtensionValidator
+from django.db import IntegrityError, models, transaction
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import Lower
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from taggit.managers import TaggableManager
+
+from blog.markdown import MarkdownValidator, render
+
+OUTLET_WORDS = {
+    "agency",
+    "associated",
+    "bbc",
+    "bulletin",
+    "cnn",
+    "chronicle",
+    "courier",
+    "daily",
+    "dispatch",
+    "examiner",
+    "gazette",
+    "guardian",
+    "herald",
+    "journal",
+    "ledger",
+    "magazine",
+    "media",
+    "network",
+    "news",
+    "npr",
+    "observer",
+    "post",
+    "press",
+    "radio",
+    "reuters",
+    "review",
+    "sentinel",
+    "star",
+    "telegraph",
+    "times",
+    "tribune",
+    "tv",
+    "wire",
+}
+
+
+def unique_slug(model, text, max_length=200):
+    base = slugify(text)[: max_length - 8] or "item"
+    slug, n = base, 2
+    while model.objects.filter(slug=slug).exists():
+        slug, n = f"{base}-{n}", n + 1
+    return slug
+
+
+def tag_uri(kind, pk, when):
+    """A feed id that never changes: RFC 4151, minted once at first publication."""
+    authority = settings.DATELINE["TAG_AUTHORITY"]
+    return f"tag:{authority},{timezone.localdate(when):%Y-%m-%d}:{kind}/{pk}"
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=100)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="Optional: file this section under a broader one.",
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent=F("id")), name="category_not_its_own_parent"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("blog:category", kwargs={"slug": self.slug})
+
+    @staticmethod
+    def lineage(category_id):
+        """[root, …, the category itself], from one query however deep the nesting."""
+        categories = {c.pk: c for c in Category.objects.only("name", "slug", "parent_id")}
+        chain, seen = [], set()
+        while category_id in categories and category_id not in seen:
+            seen.add(category_id)
+            chain.append(categories[category_id])
+            category_id = categories[category_id].parent_id
+        return chain[::-1]
+
+    @staticmethod
+    def descendant_ids(category_id):
+        """The category and every category nested under it, from one query."""
+        children = {}
+        for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
+            children.setdefault(parent_id, []).append(pk)
+        found, todo = set(), [category_id]
+        while todo:
+            pk = todo.pop()
+            if pk not in found:
+                found.add(pk)
+                todo.extend(children.get(pk, []))
+        return found
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        ancestor = self.parent
+        while ancestor is not None:
+            if ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A category cannot sit inside itself."})
+            ancestor = ancestor.parent
+
+
+class SourceQuerySet(models.QuerySet):
+    def named(self, name):
+        """The source called `name`, by its name or one of its aliases (any case)."""
+        name = " ".join(name.split())
+        if not name:
+            return None
+        wanted = name.casefold()
+        candidates = self.filter(Q(name__iexact=name) | Q(aliases__icontains=name))
+        for source in candidates:
+            if source.name.casefold() == wanted:
+                return source
+        for source in candidates:
+            if wanted in (alias.casefold() for alias in source.alias_list()):
+                return source
+        return None
+
+    def for_attribution(self, name, outlet_name=None):
+        """Find or create the sources an attribution line names.
+
+        `Name, Outlet` is a person at an outlet: a person without an affiliation gets
+        this one. A lone unknown name's kind is guessed; editors can correct it.
+        """
+        outlet = None
+        if outlet_name:
+            outlet = self.named(outlet_name) or self._create(outlet_name, Source.Kind.OUTLET)
+        source = self.named(name)
+        if source is None:
+            kind = Source.Kind.PERSON if outlet else guess_kind(name)
+            source = self._create(name, kind, affiliation=outlet)
+        elif outlet and source.affiliation_id is None and source.kind == Source.Kind.PERSON:
+            source.affiliation = outlet
+            source.save(update_fields=["affiliation"])
+        return source, outlet
+
+    def preview_attribution(self, name, outlet_name=None):
+        """Like for_attribution, but creates nothing: unknown names get unsaved sources."""
+        outlet = None
+        if outlet_name:
+            outlet = self.named(outlet_name) or Source(
+                name=outlet_name, slug=slugify(outlet_name), kind=Source.Kind.OUTLET
+            )
+        source = self.named(name) or Source(name=name, slug=slugify(name))
+        return source, outlet
+
+    def _create(self, name, kind, affiliation=None):
+        name = " ".join(name.split())
+        try:
+            with transaction.atomic():
+                return self.create(
+                    name=name,
+                    slug=unique_slug(Source, name),
+                    kind=kind,
+                    affiliation=affiliation,
+                )
+        except IntegrityError:
+            # Another save created it a moment ago.
+            return self.named(name)
+
+
+def guess_kind(name):
+    words = set(slugify(name).split("-"))
+    if words & OUTLET_WORDS or name.lower().startswith("the "):
+        return Source.Kind.OUTLET
+    return Source.Kind.PERSON
+
+
+class Source(models.Model):
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person"
+        OUTLET = "outlet", "Outlet"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True)
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.PERSON)
+    url = models.URLField(blank=True, help_text="The person's or outlet's own website.")
+    affiliation = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="people",
+        limit_choices_to={"kind": "outlet"},
+        help_text="For a person: the outlet they write or speak for.",
+    )
+    aliases = models.TextField(
+        blank=True,
+        help_text="Other spellings that mean this source, one per line "
+        "(e.g. “NYT” for “The New York Times”). Quotes attributed to them land here.",
+    )
+    description = models.TextField(blank=True)
+
+    objects = SourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="source_name_unique_ci"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("blog:source", kwargs={"slug": self.slug})
+
+    def alias_list(self):
+        return [line.strip() for line in self.aliases.splitlines() if line.strip()]
+
+    def add_aliases(self, names):
+        known = {a.casefold() for a in self.alias_list()} | {self.name.casefold()}
+        aliases = self.alias_list()
+        for name in names:
+            if name and name.casefold() not in known:
+                aliases.append(name)
+                known.add(name.casefold())
+        self.aliases = "\n".join(aliases)
+
+
+class PostQuerySet(models.QuerySet):
+    def published(self):
+        """The one definition of publicly visible."""
+        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
+
+    def for_listing(self):
+        """What a list of posts shows: author, section, tags, and the thread's size."""
+        now = timezone.now()
+        return (
+            self.select_related("author", "category")
+            .prefetch_related("tags")
+            .annotate(
+                update_count=Count("updates", filter=Q(updates__published_at__lte=now)),
+                last_update_at=Max(
+                    "updates__published_at", filter=Q(updates__published_at__lte=now)
+                ),
+            )
+        )
+
+
+def validate_image_size(image):
+    from django.core.exceptions import ValidationError
+
+    if image.size > settings.MARKDOWNX_UPLOAD_MAX_SIZE:
+        limit = settings.MARKDOWNX_UPLOAD_MAX_SIZE // (1024 * 1024)
+        raise ValidationError(f"Images can be at most {limit} MB.")
+
+
+class Post(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    title = models.CharField(max_length=200)
+    slug = models.SlugField(
+        max_length=200, unique=True, help_text="The last part of the post's address."
+    )
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
+    )
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="posts")
+    tags = TaggableManager(blank=True)
+    excerpt = models.TextField(
+        blank=True, help_text="A sentence or two for lists and feeds. Plain text."
+    )
+    body = models.TextField(
+        validators=[MarkdownValidator(settings.DATELINE["MAX_BODY_CHARS"])],
+        help_text="Markdown. A quote is a blockquote whose last line names its source: "
+        "“— Dana Reyes, The Tribune” or “— [The Ledger](https://…)”.",
+    )
+    body_html = models.TextField(editable=False, blank=True)
+    status = models.CharField(max_length=10, choices=Status, default=Status.DRAFT)
+    published_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Leave empty to use the moment you publish. A future time schedules it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    modified_at = models.DateTimeField(auto_now=True)
+    is_developing = models.BooleanField(
+        "developing story",
+        default=False,
+        help_text="Open a “More as it develops…” thread that readers can follow.",
+    )
+    developing_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    guid = models.CharField(max_length=255, blank=True, editable=False)
+    image = models.ImageField(
+        upload_to="posts/%Y/%m/",
+        blank=True,
+        validators=[
+            FileExtensionValidator(["jpg", "jpeg", "png", "gif", "webp"]),
+            validate_image_size,
+        ],
+    )
+    image_alt = models.CharField(
+        max_length=300, blank=True, help_text="Describe the image for readers who cannot see it."
+    )
+
+    objects = PostQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["status", "-published_at"], name="post_status_published")]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="published") | Q(published_at__isnull=False),
+                name="published_post_has_date",
+            ),
+            models.UniqueConstraint(
+                fields=["guid"], condition=~Q(guid=""), name="post_guid_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        update_fields = kwargs.get("update_fields")
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "published_at"}
+        render_body = update_fields is None or "body" in update_fields
+        with transaction.atomic():
+            if render_body:
+                rendered = render(self.body, Source.objects.for_attribution)
+                self.body_html = rendered.html
+                if update_fields is not None:
+                    kwargs["update_fields"] = {*kwargs["update_fields"], "body_html"}
+            super().save(*args, **kwargs)
+            if not self.guid and self.status == self.Status.PUBLISHED:
+                self.guid = tag_uri("post", self.pk, self.published_at)
+                Post.objects.filter(pk=self.pk).update(guid=self.guid)
+            if render_body:
+                rebuild_quotes(self, None, rendered.quotes)
+
+    def get_absolute_url(self):
+        when = timezone.localtime(self.published_at or timezone.now())
+        return reverse(
+            "blog:post",
+            kwargs={"year": when.year, "month": when.month, "slug": self.slug},
+        )
+
+    @property
+    def is_published(self):
+        return (
+            self.status == self.Status.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+    def set_developing(self, is_open):
+        """Open or close the update thread (one click in the admin)."""
+        self.is_developing = is_open
+        self.developing_ended_at = None if is_open else timezone.now()
+        self.save(update_fields=["is_developing", "developing_ended_at", "modified_at"])
+
+
+class Update(models.Model):
+    class Kind(models.TextChoices):
+        UPDATE = "update", "Update"
+        CORRECTION = "correction", "Correction"
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="updates")
+    body = models.TextField(
+        validators=[MarkdownValidator(settings.DATELINE["MAX_UPDATE_CHARS"])],
+        help_text="Markdown, with the same quote syntax as the post.",
+    )
+    body_html = models.TextField(editable=False, blank=True)
+    kind = models.CharField(max_length=12, choices=Kind, default=Kind.UPDATE)
+    published_at = models.DateTimeField(default=timezone.now)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="updates"
+    )
+    guid = models.CharField(max_length=255, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["published_at", "id"]
+        indexes = [models.Index(fields=["post", "published_at"], name="update_post_published")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["guid"], condition=~Q(guid=""), name="update_guid_unique"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to “{self.post}” at {self.published_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic():
+            rendered = render(self.body, Source.objects.for_attribution)
+            self.body_html = rendered.html
+            super().save(*args, **kwargs)
+            if not self.guid:
+                self.guid = tag_uri("update", self.pk, self.published_at)
+                Update.objects.filter(pk=self.pk).update(guid=self.guid)
+            rebuild_quotes(self.post, self, rendered.quotes)
+
+    def get_absolute_url(self):
+        return f"{self.post.get_absolute_url()}#update-{self.pk}"
+
+
+class Quote(models.Model):
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="quotes")
+    update = models.ForeignKey(
+        Update, on_delete=models.CASCADE, null=True, blank=True, related_name="quotes"
+    )
+    source = models.ForeignKey(Source, on_delete=models.PROTECT, related_name="quotes")
+    text = models.TextField()
+    url = models.URLField(max_length=2000, blank=True)
+    attribution = models.CharField(max_length=500)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["post_id", "update_id", "position"]
+        indexes = [models.Index(fields=["source", "post"], name="quote_source_post")]
+
+    def __str__(self):
+        return f"{self.source}: {self.text[:60]}"
+
+    def get_absolute_url(self):
+        if self.update_id:
+            return self.update.get_absolute_url()
+        return self.post.get_absolute_url()
+
+
+def rebuild_quotes(post, update, found):
+    """Replace the Quote rows of one post body or one update with those just rendered."""
+    Quote.objects.filter(post=post, update=update).delete()
+    Quote.objects.bulk_create(
+        Quote(
+            post=post,
+            update=update,
+            source=quote.source,
+            text=quote.text,
+            url=quote.url,
+            attribution=quote.attribution[:500],
+            position=position,
+        )
+        for position, quote in enumerate(found, start=1)
+    )

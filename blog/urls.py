@@ -1,0 +1,40 @@
+from django.urls import path, register_converter
+
+from blog import views
+
+
+class FourDigitYear:
+    regex = "[0-9]{4}"
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return f"{int(value):04d}"
+
+
+class TwoDigitMonth:
+    regex = "0[1-9]|1[0-2]"
+
+    def to_python(self, value):
+        return int(value)
+
+    def to_url(self, value):
+        return f"{int(value):02d}"
+
+
+register_converter(FourDigitYear, "yyyy")
+register_converter(TwoDigitMonth, "mm")
+
+app_name = "blog"
+urlpatterns = [
+    path("", views.PostListView.as_view(), name="home"),
+    path("healthz", views.healthz, name="healthz"),
+    path("<yyyy:year>/", views.PostYearArchiveView.as_view(), name="year"),
+    path("<yyyy:year>/<mm:month>/", views.PostMonthArchiveView.as_view(), name="month"),
+    path("<yyyy:year>/<mm:month>/<slug:slug>/", views.post_detail, name="post"),
+    path("category/<slug:slug>/", views.CategoryView.as_view(), name="category"),
+    path("tag/<slug:slug>/", views.TagView.as_view(), name="tag"),
+    path("sources/", views.SourceListView.as_view(), name="sources"),
+    path("source/<slug:slug>/", views.SourceView.as_view(), name="source"),
+]

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.static import serve
+
+from blog.admin import markdown_preview, markdown_upload
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    # Named as django-markdownx expects, but staff-only and sanitised (see blog/admin.py).
+    path("markdownx/markdownify/", markdown_preview, name="markdownx_markdownify"),
+    path("markdownx/upload/", markdown_upload, name="markdownx_upload"),
+    path("", include("blog.urls")),
+]
+
+if not settings.PRODUCTION:
+    # In production, media lives in object storage or behind the web server.
+    urlpatterns.append(
+        path(
+            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    )

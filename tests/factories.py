@@ -1,0 +1,71 @@
+from datetime import timedelta
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from blog.models import Category, Post, Source, Update
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"writer{n}")
+    first_name = "Maria"
+    last_name = factory.Sequence(lambda n: f"Writer{n}")
+    is_staff = True
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+
+    name = factory.Sequence(lambda n: f"Section {n}")
+    slug = factory.Sequence(lambda n: f"section-{n}")
+
+
+class SourceFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Source
+
+    name = factory.Sequence(lambda n: f"Source Person {n}")
+    slug = factory.Sequence(lambda n: f"source-person-{n}")
+    kind = Source.Kind.PERSON
+
+
+class PostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Post
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Council budget story {n}")
+    slug = factory.Sequence(lambda n: f"council-budget-story-{n}")
+    author = factory.SubFactory(UserFactory)
+    category = factory.SubFactory(CategoryFactory)
+    excerpt = "The council is split and the vote is delayed."
+    body = "The council met again tonight.\n\nNobody has the votes yet."
+    status = Post.Status.PUBLISHED
+    published_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.add(*extracted)
+
+
+class UpdateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Update
+
+    post = factory.SubFactory(PostFactory)
+    author = factory.SelfAttribute("post.author")
+    body = "The vote is now set for Thursday."
+    published_at = factory.LazyFunction(timezone.now)
+
+
+def quoted(text, attribution):
+    """A Markdown blockquote with an attribution line."""
+    lines = [f"> {line}" if line else ">" for line in text.split("\n")]
+    return "\n".join([*lines, ">", f"> {attribution}"])
