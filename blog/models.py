@@ -253,6 +253,7 @@ class PostQuerySet(models.QuerySet):
         return (
             self.select_related("author", "category")
             .prefetch_related("tags")
+            .order_by("-published_at", "-id")
             .annotate(
                 update_count=Count("updates", filter=Q(updates__published_at__lte=now)),
                 last_update_at=Max(

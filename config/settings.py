@@ -160,6 +160,10 @@ if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
     # django-storages reads its AWS_* settings from the environment itself.
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
 
+# Outside production, whitenoise serves straight from static/ (no collectstatic needed).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
+
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
