@@ -288,7 +288,7 @@ def test_category_count_does_not_change_post_page_queries(
     client, busy_site, django_assert_max_num_queries
 ):
     parent = Category.objects.get(slug="politics")
-    for depth in range(5):
+    for _ in range(5):
         parent = CategoryFactory(parent=parent)
     busy_site.category = parent
     busy_site.save()
