@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from taggit.models import Tag
 
-from blog.models import Category, Post, Quote, Source
+from blog.models import Category, Post, Quote, Source, Update
 
 PER_PAGE = settings.DATELINE["POSTS_PER_PAGE"]
 
@@ -41,12 +41,13 @@ def post_detail(request, year, month, slug):
     post = get_object_or_404(posts.select_related("author", "category"), slug=slug)
     if request.path != post.get_absolute_url():
         return redirect(post, permanent=post.is_published)
+    updates = list(post.updates.filter(published_at__lte=timezone.now()).select_related("author"))
+    corrections = [update for update in updates if update.kind == Update.Kind.CORRECTION]
     context = {
         "post": post,
         "tags": list(post.tags.all()),
-        "updates": list(
-            post.updates.filter(published_at__lte=timezone.now()).select_related("author")
-        ),
+        "updates": updates,
+        "latest_correction": corrections[-1] if corrections else None,
         "breadcrumbs": Category.lineage(post.category_id),
     }
     return render(request, "blog/post_detail.html", context)

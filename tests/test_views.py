@@ -93,6 +93,7 @@ def test_post_page_shows_quotes_in_place_and_the_update_thread(client, story):
     assert f'href="#update-{first.pk}"' in page
     assert "update--correction" in page and "Correction" in page
     assert "Vote moved to Thursday." in page
+    assert "Corrected on" in page
 
 
 def test_post_page_breadcrumbs_follow_the_category_tree(client, story):
