@@ -72,10 +72,6 @@ markdown_upload = staff_only(ImageUploadView.as_view(form_class=EditorImageForm)
 # --- Posts ---------------------------------------------------------------------------
 
 
-class EditorMedia:
-    css = {"all": ["css/editor.css"]}
-
-
 class UpdateInline(admin.StackedInline):
     model = Update
     extra = 1
@@ -171,7 +167,9 @@ class PostAdmin(admin.ModelAdmin):
         ("Image", {"fields": ["image", "image_alt"], "classes": ["collapse"]}),
         ("Record", {"fields": ["guid", "created_at", "modified_at"], "classes": ["collapse"]}),
     ]
-    Media = EditorMedia
+
+    class Media:
+        css = {"all": ["css/editor.css"]}
 
     def get_queryset(self, request):
         counts = {

@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, F, Max, Q
@@ -115,8 +116,6 @@ class Category(models.Model):
         return found
 
     def clean(self):
-        from django.core.exceptions import ValidationError
-
         ancestor = self.parent
         while ancestor is not None:
             if ancestor.pk == self.pk:
@@ -264,8 +263,6 @@ class PostQuerySet(models.QuerySet):
 
 
 def validate_image_size(image):
-    from django.core.exceptions import ValidationError
-
     if image.size > settings.MARKDOWNX_UPLOAD_MAX_SIZE:
         limit = settings.MARKDOWNX_UPLOAD_MAX_SIZE // (1024 * 1024)
         raise ValidationError(f"Images can be at most {limit} MB.")
