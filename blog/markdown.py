@@ -104,6 +104,16 @@ MAX_BRACKET_DEPTH = 16
 MAX_BRACKET_SCAN = 1_000_000
 
 
+# Characters XML 1.0 cannot carry (C0 controls but tab/newline/CR, lone surrogates, the
+# non-characters U+FFFE/U+FFFF). Editors paste them from Word and PDFs; feeds must not.
+INVALID_XML_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def clean_text(text):
+    """Drop characters that no feed, database or browser should receive."""
+    return INVALID_XML_CHARS.sub("", text) if text else text
+
+
 @dataclass
 class FoundQuote:
     source: object

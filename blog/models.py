@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
-from blog.markdown import MarkdownValidator, render
+from blog.markdown import MarkdownValidator, clean_text, render
+from blog.websub import notify_hub
 
 OUTLET_WORDS = {
     "agency",
@@ -225,6 +226,12 @@ class Source(models.Model):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        self.name = clean_text(self.name)
+        self.aliases = clean_text(self.aliases)
+        self.description = clean_text(self.description)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("blog:source", kwargs={"slug": self.slug})
 
@@ -342,6 +349,9 @@ class Post(models.Model):
             self.published_at = timezone.now()
             if update_fields is not None:
                 kwargs["update_fields"] = {*update_fields, "published_at"}
+        self.title = clean_text(self.title)
+        self.excerpt = clean_text(self.excerpt)
+        self.body = clean_text(self.body)
         render_body = update_fields is None or "body" in update_fields
         with transaction.atomic():
             if render_body:
@@ -355,6 +365,7 @@ class Post(models.Model):
                 Post.objects.filter(pk=self.pk).update(guid=self.guid)
             if render_body:
                 rebuild_quotes(self, None, rendered.quotes)
+            notify_hub(self)
 
     def get_absolute_url(self):
         when = timezone.localtime(self.published_at or timezone.now())
@@ -391,6 +402,7 @@ class Update(models.Model):
     body_html = models.TextField(editable=False, blank=True)
     kind = models.CharField(max_length=12, choices=Kind, default=Kind.UPDATE)
     published_at = models.DateTimeField(default=timezone.now)
+    modified_at = models.DateTimeField(auto_now=True)
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="updates"
     )
@@ -409,6 +421,7 @@ class Update(models.Model):
         return f"{self.get_kind_display()} to “{self.post}” at {self.published_at:%Y-%m-%d %H:%M}"
 
     def save(self, *args, **kwargs):
+        self.body = clean_text(self.body)
         with transaction.atomic():
             rendered = render(self.body, Source.objects.for_attribution)
             self.body_html = rendered.html
@@ -417,6 +430,7 @@ class Update(models.Model):
                 self.guid = tag_uri("update", self.pk, self.published_at)
                 Update.objects.filter(pk=self.pk).update(guid=self.guid)
             rebuild_quotes(self.post, self, rendered.quotes)
+            notify_hub(self.post, self)
 
     def get_absolute_url(self):
         return f"{self.post.get_absolute_url()}#update-{self.pk}"

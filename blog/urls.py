@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from blog import views
+from blog import feeds, views
 
 
 class FourDigitYear:
@@ -37,4 +37,19 @@ urlpatterns = [
     path("tag/<slug:slug>/", views.TagView.as_view(), name="tag"),
     path("sources/", views.SourceListView.as_view(), name="sources"),
     path("source/<slug:slug>/", views.SourceView.as_view(), name="source"),
+    # Feeds: RSS 2.0 at …/feed/, Atom 1.0 at …/feed/atom/ (WordPress's addresses).
+    path("feed/", feeds.PostFeed(), name="feed"),
+    path("feed/atom/", feeds.PostFeed.atom(), name="feed_atom"),
+    path("category/<slug:slug>/feed/", feeds.CategoryFeed(), name="category_feed"),
+    path("category/<slug:slug>/feed/atom/", feeds.CategoryFeed.atom(), name="category_feed_atom"),
+    path("tag/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),
+    path("tag/<slug:slug>/feed/atom/", feeds.TagFeed.atom(), name="tag_feed_atom"),
+    path("source/<slug:slug>/feed/", feeds.SourceFeed(), name="source_feed"),
+    path("source/<slug:slug>/feed/atom/", feeds.SourceFeed.atom(), name="source_feed_atom"),
+    path("<yyyy:year>/<mm:month>/<slug:slug>/feed/", feeds.StoryFeed(), name="post_feed"),
+    path(
+        "<yyyy:year>/<mm:month>/<slug:slug>/feed/atom/",
+        feeds.StoryFeed.atom(),
+        name="post_feed_atom",
+    ),
 ]

@@ -7,6 +7,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from taggit.models import Tag
@@ -14,6 +15,13 @@ from taggit.models import Tag
 from blog.models import Category, Post, Quote, Source, Update
 
 PER_PAGE = settings.DATELINE["POSTS_PER_PAGE"]
+
+
+def feed_links(request, title, name, *args):
+    """A page's own feeds, for autodiscovery in <head> and its visible Subscribe link."""
+    rss = reverse(f"blog:{name}", args=args)
+    atom = reverse(f"blog:{name}_atom", args=args)
+    return {"title": title, "rss": rss, "atom": atom, "url": request.build_absolute_uri(rss)}
 
 
 class PostListView(ListView):
@@ -49,6 +57,7 @@ def post_detail(request, year, month, slug):
         "updates": updates,
         "latest_correction": corrections[-1] if corrections else None,
         "breadcrumbs": Category.lineage(post.category_id),
+        "feed": feed_links(request, f"Updates to “{post.title}”", "post_feed", year, month, slug),
     }
     return render(request, "blog/post_detail.html", context)
 
@@ -68,7 +77,10 @@ class CategoryView(ListView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            category=self.category, breadcrumbs=Category.lineage(self.category.pk), **kwargs
+            category=self.category,
+            breadcrumbs=Category.lineage(self.category.pk),
+            feed=feed_links(self.request, self.category.name, "category_feed", self.category.slug),
+            **kwargs,
         )
 
 
@@ -81,7 +93,8 @@ class TagView(ListView):
         return Post.objects.published().for_listing().filter(tags=self.tag)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(tag=self.tag, **kwargs)
+        feed = feed_links(self.request, f"#{self.tag.name}", "tag_feed", self.tag.slug)
+        return super().get_context_data(tag=self.tag, feed=feed, **kwargs)
 
 
 def visible_quotes():
@@ -141,7 +154,10 @@ class SourceView(ListView):
             people = self.source.people.annotate(
                 quote_count=Count("quotes", filter=Q(quotes__in=visible_quotes()))
             ).order_by("-quote_count", "name")
-        return super().get_context_data(source=self.source, people=people, **kwargs)
+        feed = feed_links(
+            self.request, f"Quoting {self.source.name}", "source_feed", self.source.slug
+        )
+        return super().get_context_data(source=self.source, people=people, feed=feed, **kwargs)
 
 
 def healthz(request):

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "markdownx",
     "taggit",
+    "django_tasks_db",
     "blog",
 ]
 
@@ -188,6 +189,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
 
+# --- Background tasks -------------------------------------------------------
+# Django's tasks framework, queued in the database; `manage.py db_worker` runs them
+# (make run starts one beside the web server).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
 # --- Editor (django-markdownx) ----------------------------------------------
 MARKDOWNX_MARKDOWNIFY_FUNCTION = "blog.markdown.render_markdown"
 MARKDOWNX_UPLOAD_MAX_SIZE = 5 * 1024 * 1024
@@ -206,4 +212,12 @@ DATELINE = {
     "POSTS_PER_PAGE": 10,
     "MAX_BODY_CHARS": 100_000,
     "MAX_UPDATE_CHARS": 20_000,
+    "FEED_ITEMS": int(os.environ.get("FEED_ITEMS", "20")),
+    # Shared caches may keep a feed this long; readers revalidate with ETags after it.
+    "FEED_MAX_AGE": int(os.environ.get("FEED_MAX_AGE", "300")),
+    # The public address, for links that leave the request (WebSub pings).
+    "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/"),
+    # Optional WebSub hub (e.g. https://pubsubhubbub.appspot.com/): feeds advertise it
+    # and publishing pings it in the background.
+    "WEBSUB_HUB": os.environ.get("WEBSUB_HUB", ""),
 }

@@ -1,0 +1,366 @@
+"""RSS 2.0 and Atom 1.0 feeds: Django's syndication framework, extended where it falls short.
+
+Additions: full content (`content:encoded` / Atom `content`), stored `tag:` ids, WebSub hub
+links, characters XML cannot carry dropped, and conditional GET from a cheap query.
+"""
+
+import hashlib
+import re
+from html import unescape
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.db.models import Count, Max, Prefetch
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import dateformat, timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.html import escape, strip_tags
+from django.utils.http import http_date, quote_etag
+from django.utils.text import Truncator
+from taggit.models import Tag
+
+from blog.markdown import clean_text
+from blog.models import Category, Post, Quote, Source, Update
+
+
+def xml_safe(value):
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list | tuple):
+        return [xml_safe(item) for item in value]
+    return value
+
+
+class FeedExtras:
+    """Shared by both formats: clean every string, declare the hub, carry full content."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **{key: xml_safe(value) for key, value in kwargs.items()})
+
+    def add_item(self, **kwargs):
+        super().add_item(**{key: xml_safe(value) for key, value in kwargs.items()})
+
+    def hub_link(self, handler, tag):
+        if settings.DATELINE["WEBSUB_HUB"]:
+            handler.addQuickElement(
+                tag, None, {"rel": "hub", "href": settings.DATELINE["WEBSUB_HUB"]}
+            )
+
+
+class RssFeed(FeedExtras, Rss201rev2Feed):
+    content_type = "application/rss+xml; charset=utf-8"
+
+    def rss_attributes(self):
+        return {
+            **super().rss_attributes(),
+            "xmlns:content": "http://purl.org/rss/1.0/modules/content/",
+        }
+
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        self.hub_link(handler, "atom:link")
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        handler.addQuickElement("content:encoded", item["content_html"])
+
+
+class AtomFeed(FeedExtras, Atom1Feed):
+    content_type = "application/atom+xml; charset=utf-8"
+
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        self.hub_link(handler, "link")
+
+    def add_item_elements(self, handler, item):
+        super().add_item_elements(handler, item)
+        handler.addQuickElement("content", item["content_html"], {"type": "html"})
+
+
+def plain_text(html, words=None, chars=None):
+    text = " ".join(unescape(strip_tags(html)).split())
+    return Truncator(text).words(words) if words else Truncator(text).chars(chars)
+
+
+RELATIVE_URL = re.compile(r'(href|src)="/(?!/)')
+
+
+def author_name(user):
+    return user.get_full_name() or user.get_username()
+
+
+def local(when):
+    return dateformat.format(timezone.localtime(when), "j F Y, H:i T")
+
+
+class ConditionalFeed(Feed):
+    """A feed that answers 304 from a cheap fingerprint query, before rendering anything."""
+
+    feed_type = RssFeed
+
+    @classmethod
+    def atom(cls):
+        view = cls()
+        view.feed_type = AtomFeed
+        return view
+
+    def __call__(self, request, *args, **kwargs):
+        obj = self.get_object(request, *args, **kwargs)
+        etag, last_modified = self.fingerprint(obj)
+        response = get_conditional_response(
+            request, etag=quote_etag(etag), last_modified=last_modified
+        )
+        if response is None:
+            feed = self.get_feed(obj, request)
+            response = HttpResponse(content_type=feed.content_type)
+            feed.write(response, "utf-8")
+        response.headers["ETag"] = quote_etag(etag)
+        if last_modified:
+            response.headers["Last-Modified"] = http_date(last_modified)
+        patch_cache_control(response, public=True, max_age=settings.DATELINE["FEED_MAX_AGE"])
+        return response
+
+    def get_feed(self, obj, request):
+        feed = super().get_feed(obj, request)
+        # Feed readers show content away from our pages: links must carry the host.
+        base = f"{request.scheme}://{request.get_host()}/"
+        for item in feed.items:
+            item["content_html"] = RELATIVE_URL.sub(rf'\1="{base}', item["content_html"])
+        return feed
+
+    def fingerprint(self, obj):
+        """(etag, last-modified) of what the feed would show, from small indexed queries."""
+        rows = list(self.latest(obj).values_list("pk", "modified_at", "published_at"))
+        parts, stamps = self.more_fingerprint(obj, [pk for pk, _, _ in rows])
+        stamps = [stamp for stamp in stamps if stamp]
+        stamps += [stamp for _, *pair in rows for stamp in pair]
+        parts = [self.feed_type.__name__, str(obj), repr(rows), *parts]
+        parts.append(settings.DATELINE["WEBSUB_HUB"])
+        etag = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+        return etag, max(stamps).timestamp() if stamps else None
+
+    def more_fingerprint(self, obj, item_ids):
+        """Whatever else the items show: ([text that changes with it], [datetimes])."""
+        return [], []
+
+    def items_queryset(self, obj):
+        raise NotImplementedError
+
+    def latest(self, obj):
+        return self.items_queryset(obj).order_by("-published_at", "-id")[
+            : settings.DATELINE["FEED_ITEMS"]
+        ]
+
+
+class PostFeed(ConditionalFeed):
+    """The whole site: latest published posts, full text, updates included."""
+
+    def title(self, obj):
+        return settings.DATELINE["SITE_NAME"]
+
+    def description(self, obj):
+        return settings.DATELINE["SITE_TAGLINE"]
+
+    subtitle = description
+
+    def link(self, obj):
+        return reverse("blog:home")
+
+    def posts(self, obj):
+        return Post.objects.published()
+
+    def items_queryset(self, obj):
+        visible_updates = Update.objects.filter(published_at__lte=timezone.now())
+        return (
+            self.posts(obj)
+            .select_related("author", "category")
+            .prefetch_related(
+                "tags",
+                Prefetch(
+                    "updates",
+                    queryset=visible_updates.select_related("author"),
+                    to_attr="visible_updates",
+                ),
+            )
+        )
+
+    def items(self, obj):
+        return self.latest(obj)
+
+    def more_fingerprint(self, obj, post_ids):
+        # Items carry their updates: a new, edited or deleted update changes the feed.
+        updates = Update.objects.filter(
+            post__in=post_ids, published_at__lte=timezone.now()
+        ).aggregate(count=Count("pk"), modified=Max("modified_at"), published=Max("published_at"))
+        return [repr(sorted(updates.items()))], [updates["modified"], updates["published"]]
+
+    def item_title(self, post):
+        return post.title
+
+    def item_link(self, post):
+        return post.get_absolute_url()
+
+    def item_guid(self, post):
+        return post.guid or self.item_link(post)
+
+    item_guid_is_permalink = False
+
+    def item_author_name(self, post):
+        return author_name(post.author)
+
+    def item_categories(self, post):
+        return [post.category.name, *(tag.name for tag in post.tags.all())]
+
+    def item_pubdate(self, post):
+        return post.published_at
+
+    def item_updateddate(self, post):
+        # Only a new update or correction makes a story "updated"; an edit does not.
+        latest = post.visible_updates[-1] if post.visible_updates else None
+        return max(post.published_at, latest.published_at) if latest else post.published_at
+
+    def updated_line(self, post):
+        if not post.visible_updates:
+            return ""
+        latest = post.visible_updates[-1]
+        label = "Corrected" if latest.kind == Update.Kind.CORRECTION else "Updated"
+        text = plain_text(latest.body_html, chars=140)
+        return f"{label} {local(latest.published_at)}: {text}"
+
+    def item_description(self, post):
+        summary = post.excerpt or plain_text(post.body_html, words=60)
+        line = self.updated_line(post)
+        return escape(f"{line} — {summary}" if line else summary)
+
+    def item_extra_kwargs(self, post):
+        parts = []
+        if line := self.updated_line(post):
+            parts.append(f"<p><strong>{escape(line)}</strong></p>")
+        parts.append(post.body_html)
+        for update in post.visible_updates:
+            label = update.get_kind_display()
+            parts.append(
+                f"<h3>{label}, {escape(local(update.published_at))}</h3>{update.body_html}"
+            )
+        return {"content_html": "\n".join(parts)}
+
+
+class CategoryFeed(PostFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Category, slug=slug)
+
+    def title(self, category):
+        return f"{category.name} · {settings.DATELINE['SITE_NAME']}"
+
+    def description(self, category):
+        return category.description or f"Latest posts in {category.name}"
+
+    def link(self, category):
+        return category.get_absolute_url()
+
+    def posts(self, category):
+        return Post.objects.published().filter(category__in=Category.descendant_ids(category.pk))
+
+
+class TagFeed(PostFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Tag, slug=slug)
+
+    def title(self, tag):
+        return f"#{tag.name} · {settings.DATELINE['SITE_NAME']}"
+
+    def description(self, tag):
+        return f"Latest posts tagged {tag.name}"
+
+    def link(self, tag):
+        return reverse("blog:tag", args=[tag.slug])
+
+    def posts(self, tag):
+        return Post.objects.published().filter(tags=tag)
+
+
+class SourceFeed(PostFeed):
+    def get_object(self, request, slug):
+        return get_object_or_404(Source, slug=slug)
+
+    def title(self, source):
+        return f"Quoting {source.name} · {settings.DATELINE['SITE_NAME']}"
+
+    def description(self, source):
+        return f"Posts that quote {source.name}"
+
+    def link(self, source):
+        return source.get_absolute_url()
+
+    def posts(self, source):
+        return Post.objects.published().filter(
+            pk__in=Quote.objects.filter(source=source).values("post")
+        )
+
+
+class StoryFeed(ConditionalFeed):
+    """One story's update thread, for a subscriber who follows it: one item per update."""
+
+    def get_object(self, request, year, month, slug):
+        post = get_object_or_404(Post.objects.published().select_related("category"), slug=slug)
+        when = timezone.localtime(post.published_at)
+        if (when.year, when.month) != (year, month):
+            raise Http404("No story at this address.")
+        return post
+
+    def title(self, post):
+        return f"Updates: {post.title}"
+
+    def description(self, post):
+        return f"“More as it develops…” on {post.title}"
+
+    subtitle = description
+
+    def link(self, post):
+        return post.get_absolute_url()
+
+    def items_queryset(self, post):
+        return post.updates.filter(published_at__lte=timezone.now()).select_related("author")
+
+    def more_fingerprint(self, post, update_ids):
+        # The feed's title, link and categories come from the post itself.
+        return [post.modified_at.isoformat(), post.slug], [post.modified_at]
+
+    def items(self, post):
+        updates = list(self.latest(post))
+        for update in updates:
+            update.post = post  # all of one story: no query per item for links
+        return updates
+
+    def item_title(self, update):
+        label = update.get_kind_display()
+        return f"{label}, {local(update.published_at)}"
+
+    def item_link(self, update):
+        return update.get_absolute_url()
+
+    def item_guid(self, update):
+        return update.guid or self.item_link(update)
+
+    item_guid_is_permalink = False
+
+    def item_author_name(self, update):
+        return author_name(update.author)
+
+    def item_categories(self, update):
+        return [update.post.category.name]
+
+    def item_pubdate(self, update):
+        return update.published_at
+
+    def item_updateddate(self, update):
+        return update.published_at
+
+    def item_description(self, update):
+        return escape(plain_text(update.body_html, words=60))
+
+    def item_extra_kwargs(self, update):
+        return {"content_html": update.body_html}
