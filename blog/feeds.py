@@ -140,7 +140,8 @@ class ConditionalFeed(Feed):
         parts = [self.feed_type.__name__, str(obj), repr(rows), *parts]
         parts.append(settings.DATELINE["WEBSUB_HUB"])
         etag = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-        return etag, max(stamps).timestamp() if stamps else None
+        # Whole seconds: HTTP dates have no fractions, and If-Modified-Since compares them.
+        return etag, int(max(stamps).timestamp()) if stamps else None
 
     def more_fingerprint(self, obj, item_ids):
         """Whatever else the items show: ([text that changes with it], [datetimes])."""
