@@ -6,11 +6,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponseBadRequest
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from markdownx.forms import ImageForm
 from markdownx.views import ImageUploadView
@@ -170,6 +172,29 @@ class PostAdmin(admin.ModelAdmin):
 
     class Media:
         css = {"all": ["css/editor.css"]}
+
+    def get_urls(self):
+        toggle = self.admin_site.admin_view(self.toggle_thread)
+        return [
+            path("<int:post_id>/thread/", toggle, name="blog_post_thread"),
+            *super().get_urls(),
+        ]
+
+    def toggle_thread(self, request, post_id):
+        """Open or close a post's thread in one click, from the admin or the public page."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        post = get_object_or_404(Post, pk=post_id)
+        if not self.has_change_permission(request, post):
+            raise PermissionDenied
+        is_open = request.POST.get("open") == "1"
+        post.set_developing(is_open)
+        state = "open: readers see new updates as they come" if is_open else "closed"
+        self.message_user(request, f"The thread of “{post}” is {state}.", messages.SUCCESS)
+        next_url = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+            next_url = reverse("admin:blog_post_change", args=[post.pk])
+        return redirect(next_url)
 
     def get_queryset(self, request):
         counts = {

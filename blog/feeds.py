@@ -365,3 +365,37 @@ class StoryFeed(ConditionalFeed):
 
     def item_extra_kwargs(self, update):
         return {"content_html": update.body_html}
+
+
+class CorrectionFeed(StoryFeed):
+    """Every correction on the site."""
+
+    def get_object(self, request):
+        return None
+
+    def title(self, obj):
+        return f"Corrections · {settings.DATELINE['SITE_NAME']}"
+
+    def description(self, obj):
+        return "Every correction we have published, newest first."
+
+    subtitle = description
+
+    def link(self, obj):
+        return reverse("blog:corrections")
+
+    def items_queryset(self, obj):
+        return Update.objects.filter(
+            kind=Update.Kind.CORRECTION,
+            published_at__lte=timezone.now(),
+            post__in=Post.objects.published(),
+        ).select_related("author", "post__category")
+
+    def more_fingerprint(self, obj, update_ids):
+        return [], []
+
+    def items(self, obj):
+        return self.latest(obj)
+
+    def item_title(self, update):
+        return f"Correction to “{update.post.title}”"

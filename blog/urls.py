@@ -33,6 +33,8 @@ urlpatterns = [
     path("<yyyy:year>/", views.PostYearArchiveView.as_view(), name="year"),
     path("<yyyy:year>/<mm:month>/", views.PostMonthArchiveView.as_view(), name="month"),
     path("<yyyy:year>/<mm:month>/<slug:slug>/", views.post_detail, name="post"),
+    path("<yyyy:year>/<mm:month>/<slug:slug>/updates/", views.post_updates, name="post_updates"),
+    path("corrections/", views.CorrectionListView.as_view(), name="corrections"),
     path("category/<slug:slug>/", views.CategoryView.as_view(), name="category"),
     path("tag/<slug:slug>/", views.TagView.as_view(), name="tag"),
     path("sources/", views.SourceListView.as_view(), name="sources"),
@@ -40,6 +42,8 @@ urlpatterns = [
     # Feeds: RSS 2.0 at …/feed/, Atom 1.0 at …/feed/atom/ (WordPress's addresses).
     path("feed/", feeds.PostFeed(), name="feed"),
     path("feed/atom/", feeds.PostFeed.atom(), name="feed_atom"),
+    path("corrections/feed/", feeds.CorrectionFeed(), name="corrections_feed"),
+    path("corrections/feed/atom/", feeds.CorrectionFeed.atom(), name="corrections_feed_atom"),
     path("category/<slug:slug>/feed/", feeds.CategoryFeed(), name="category_feed"),
     path("category/<slug:slug>/feed/atom/", feeds.CategoryFeed.atom(), name="category_feed_atom"),
     path("tag/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),

@@ -1,17 +1,29 @@
+import hashlib
+import json
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q
 from django.db.models.functions import Coalesce
-from django.http import JsonResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control
+from django.utils.html import format_html, strip_tags
+from django.utils.http import http_date, quote_etag
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from taggit.models import Tag
 
+from blog.feeds import author_name
 from blog.models import Category, Post, Quote, Source, Update
 
 PER_PAGE = settings.DATELINE["POSTS_PER_PAGE"]
@@ -49,17 +61,163 @@ def post_detail(request, year, month, slug):
     post = get_object_or_404(posts.select_related("author", "category"), slug=slug)
     if request.path != post.get_absolute_url():
         return redirect(post, permanent=post.is_published)
-    updates = list(post.updates.filter(published_at__lte=timezone.now()).select_related("author"))
+    return render(request, "blog/post_detail.html", post_context(request, post))
+
+
+def post_context(request, post, update_form=None):
+    updates = list(
+        post.updates.filter(published_at__lte=timezone.now())
+        .select_related("author")
+        .order_by("-published_at", "-id")
+    )
     corrections = [update for update in updates if update.kind == Update.Kind.CORRECTION]
-    context = {
+    when = timezone.localtime(post.published_at or timezone.now())
+    updates_url = reverse("blog:post_updates", args=[when.year, when.month, post.slug])
+    live = None
+    if post.is_developing and post.is_published:
+        live = {"url": updates_url, "interval": settings.DATELINE["LIVE_POLL_SECONDS"]}
+    if update_form is None and request.user.is_staff:
+        update_form = UpdateForm()
+    return {
         "post": post,
         "tags": list(post.tags.all()),
         "updates": updates,
-        "latest_correction": corrections[-1] if corrections else None,
+        "update_ids": [update.pk for update in updates],
+        "last_update_at": updates[0].published_at if updates else None,
+        "latest_correction": corrections[0] if corrections else None,
         "breadcrumbs": Category.lineage(post.category_id),
-        "feed": feed_links(request, f"Updates to “{post.title}”", "post_feed", year, month, slug),
+        "feed": feed_links(
+            request, f"Updates to “{post.title}”", "post_feed", when.year, when.month, post.slug
+        ),
+        "live": live,
+        "updates_url": updates_url,
+        "update_form": update_form,
+        "structured_data": structured_data(request, post, updates),
     }
-    return render(request, "blog/post_detail.html", context)
+
+
+def structured_data(request, post, updates):
+    """schema.org JSON-LD: a LiveBlogPosting while the story has a thread, else BlogPosting."""
+    url = request.build_absolute_uri(post.get_absolute_url())
+    data = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title,
+        "url": url,
+        "datePublished": post.published_at,
+        "dateModified": updates[0].published_at if updates else post.published_at,
+        "author": {"@type": "Person", "name": author_name(post.author)},
+        "articleSection": post.category.name,
+    }
+    if post.is_developing or updates:
+        data["@type"] = "LiveBlogPosting"
+        data["coverageStartTime"] = post.published_at
+        if not post.is_developing and post.developing_ended_at:
+            data["coverageEndTime"] = post.developing_ended_at
+        data["liveBlogUpdate"] = [
+            {
+                "@type": "BlogPosting",
+                "headline": f"{update.get_kind_display()}: {post.title}",
+                "url": f"{url}#update-{update.pk}",
+                "datePublished": update.published_at,
+                "author": {"@type": "Person", "name": author_name(update.author)},
+                "articleBody": Truncator(strip_tags(update.body_html)).chars(500),
+            }
+            for update in updates
+        ]
+    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
+    # The JSON sits in HTML: escape what could close the script element.
+    for char, escaped in (("<", "\\u003C"), (">", "\\u003E"), ("&", "\\u0026")):
+        text = text.replace(char, escaped)
+    return format_html('<script type="application/ld+json">{}</script>', mark_safe(text))
+
+
+class UpdateForm(forms.ModelForm):
+    class Meta:
+        model = Update
+        fields = ["kind", "body"]
+        widgets = {"body": forms.Textarea(attrs={"rows": 6})}
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def post_updates(request, year, month, slug):
+    """The live thread: newest updates as HTML for readers' polls; staff POST new ones."""
+    if request.method == "POST":
+        return add_update(request, year, month, slug)
+    now = timezone.now()
+    visible = Q(updates__published_at__lte=now)
+    # One indexed query answers a poll; a 304 needs nothing more.
+    post = (
+        Post.objects.published()
+        .filter(slug=slug)
+        .annotate(
+            update_count=Count("updates", filter=visible),
+            updates_modified=Max("updates__modified_at", filter=visible),
+        )
+        .first()
+    )
+    if post is None or not post_is_at(post, year, month):
+        raise Http404("No story at this address.")
+    stamp = "|".join(
+        str(value)
+        for value in (
+            post.pk,
+            post.update_count,
+            post.updates_modified,
+            post.modified_at,
+            post.is_developing,
+        )
+    )
+    etag = quote_etag(hashlib.sha256(stamp.encode()).hexdigest()[:24])
+    last_modified = max(filter(None, [post.modified_at, post.updates_modified]))
+    response = get_conditional_response(
+        request, etag=etag, last_modified=int(last_modified.timestamp())
+    )
+    if response is None:
+        limit = settings.DATELINE["LIVE_UPDATES"]
+        updates = post.updates.filter(published_at__lte=now).order_by("-published_at", "-id")
+        shown = list(updates.select_related("author")[:limit])
+        ids = [u.pk for u in shown]
+        if post.update_count > limit:
+            ids = list(updates.values_list("pk", flat=True))
+        context = {"post": post, "updates": shown, "update_ids": ids}
+        response = render(request, "blog/_thread.html", context)
+    response.headers["ETag"] = etag
+    response.headers["Last-Modified"] = http_date(last_modified.timestamp())
+    patch_cache_control(response, public=True, max_age=settings.DATELINE["LIVE_MAX_AGE"])
+    return response
+
+
+def post_is_at(post, year, month):
+    when = timezone.localtime(post.published_at)
+    return (when.year, when.month) == (year, month)
+
+
+def add_update(request, year, month, slug):
+    if not (request.user.is_active and request.user.is_staff):
+        raise PermissionDenied
+    post = get_object_or_404(
+        Post.objects.published().select_related("author", "category"), slug=slug
+    )
+    if not post_is_at(post, year, month):
+        raise Http404("No story at this address.")
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    form = UpdateForm(request.POST)
+    if not post.is_developing:
+        form.add_error(None, "This thread is closed. Reopen it to add updates.")
+    if form.is_valid():
+        update = form.save(commit=False)
+        update.post = post
+        update.author = request.user
+        update.save()
+        if wants_json:
+            return JsonResponse({"id": update.pk, "url": update.get_absolute_url()}, status=201)
+        return redirect(update.get_absolute_url(), status=303)
+    if wants_json:
+        return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
+    response = render(request, "blog/post_detail.html", post_context(request, post, form))
+    response.status_code = 400
+    return response
 
 
 class CategoryView(ListView):
@@ -95,6 +253,28 @@ class TagView(ListView):
     def get_context_data(self, **kwargs):
         feed = feed_links(self.request, f"#{self.tag.name}", "tag_feed", self.tag.slug)
         return super().get_context_data(tag=self.tag, feed=feed, **kwargs)
+
+
+class CorrectionListView(ListView):
+    """Every correction on the site, newest first: readers trust a site that shows them."""
+
+    paginate_by = 20
+    template_name = "blog/correction_list.html"
+
+    def get_queryset(self):
+        return (
+            Update.objects.filter(
+                kind=Update.Kind.CORRECTION,
+                published_at__lte=timezone.now(),
+                post__in=Post.objects.published(),
+            )
+            .select_related("post", "author")
+            .order_by("-published_at", "-id")
+        )
+
+    def get_context_data(self, **kwargs):
+        feed = feed_links(self.request, "Corrections", "corrections_feed")
+        return super().get_context_data(feed=feed, **kwargs)
 
 
 def visible_quotes():

@@ -212,6 +212,11 @@ DATELINE = {
     "POSTS_PER_PAGE": 10,
     "MAX_BODY_CHARS": 100_000,
     "MAX_UPDATE_CHARS": 20_000,
+    # The live thread: readers poll every LIVE_POLL_SECONDS; shared caches may keep the
+    # answer LIVE_MAX_AGE seconds, so a CDN absorbs thousands of readers.
+    "LIVE_POLL_SECONDS": int(os.environ.get("LIVE_POLL_SECONDS", "30")),
+    "LIVE_MAX_AGE": int(os.environ.get("LIVE_MAX_AGE", "10")),
+    "LIVE_UPDATES": 100,
     "FEED_ITEMS": int(os.environ.get("FEED_ITEMS", "20")),
     # Shared caches may keep a feed this long; readers revalidate with ETags after it.
     "FEED_MAX_AGE": int(os.environ.get("FEED_MAX_AGE", "300")),

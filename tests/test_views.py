@@ -89,7 +89,8 @@ def test_post_page_shows_quotes_in_place_and_the_update_thread(client, story):
     assert 'href="/source/dana-reyes/"' in page and 'href="/source/the-tribune/"' in page
     assert '<blockquote cite="https://ledger.example/x">' in page
     first, correction = story.updates.all()
-    assert page.index(f'id="update-{first.pk}"') < page.index(f'id="update-{correction.pk}"')
+    # Newest first, as live threads read.
+    assert page.index(f'id="update-{correction.pk}"') < page.index(f'id="update-{first.pk}"')
     assert f'href="#update-{first.pk}"' in page
     assert "update--correction" in page and "Correction" in page
     assert "Vote moved to Thursday." in page
