@@ -10,7 +10,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, Max, Q
 from django.db.models.functions import Coalesce
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -36,20 +36,24 @@ def feed_links(request, title, name, *args):
     return {"title": title, "rss": rss, "atom": atom, "url": request.build_absolute_uri(rss)}
 
 
-class PostListView(ListView):
-    queryset = Post.objects.published().for_listing()
+class ListingMixin:
+    """Evaluated per request: published() compares with the current time."""
+
+    def get_queryset(self):
+        return Post.objects.published().for_listing()
+
+
+class PostListView(ListingMixin, ListView):
     paginate_by = PER_PAGE
 
 
-class PostYearArchiveView(YearArchiveView):
-    queryset = Post.objects.published().for_listing()
+class PostYearArchiveView(ListingMixin, YearArchiveView):
     date_field = "published_at"
     make_object_list = True
     paginate_by = PER_PAGE
 
 
-class PostMonthArchiveView(MonthArchiveView):
-    queryset = Post.objects.published().for_listing()
+class PostMonthArchiveView(ListingMixin, MonthArchiveView):
     date_field = "published_at"
     month_format = "%m"
     paginate_by = PER_PAGE
@@ -212,7 +216,7 @@ def add_update(request, year, month, slug):
         update.save()
         if wants_json:
             return JsonResponse({"id": update.pk, "url": update.get_absolute_url()}, status=201)
-        return redirect(update.get_absolute_url(), status=303)
+        return HttpResponseRedirect(update.get_absolute_url(), status=303)
     if wants_json:
         return JsonResponse({"errors": form.errors.get_json_data()}, status=400)
     response = render(request, "blog/post_detail.html", post_context(request, post, form))

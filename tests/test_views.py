@@ -302,3 +302,15 @@ def test_sources_are_quoted_once_each_on_the_sources_page(client, busy_site):
     page = get_page(client, "/sources/")
     assert Source.objects.filter(name="The Tribune").exists()
     assert "The Tribune" in page
+
+
+@pytest.mark.parametrize("url", ["/", "YEAR", "MONTH"])
+def test_scheduled_post_appears_once_its_time_comes(client, url):
+    import time_machine
+
+    post = PostFactory(title="Scheduled piece", published_at=timezone.now() + timedelta(minutes=5))
+    when = timezone.localtime(post.published_at)
+    url = {"YEAR": f"/{when:%Y}/", "MONTH": f"/{when:%Y/%m}/"}.get(url, url)
+    assert "Scheduled piece" not in client.get(url).content.decode()
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        assert "Scheduled piece" in client.get(url).content.decode()
