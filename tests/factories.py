@@ -11,11 +11,19 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ["username"]
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"writer{n}")
     first_name = "Maria"
     last_name = factory.Sequence(lambda n: f"Writer{n}")
     is_staff = True
+
+    @factory.post_generation
+    def password_set(self, create, extracted, **kwargs):
+        if extracted:
+            self.set_password("correct horse battery")
+            if create:
+                self.save(update_fields=["password"])
 
 
 class CategoryFactory(factory.django.DjangoModelFactory):
