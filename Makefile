@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test lint format migrate demo clean
+.PHONY: run worker test bench lint format migrate demo clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ worker: migrate
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+# Throughput of the live-thread endpoint (304 and 200) beside a trivial view.
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
+	$(BIN)/python -m tests.bench
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

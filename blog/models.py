@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import IntegrityError, models, transaction
@@ -366,6 +367,7 @@ class Post(models.Model):
             if render_body:
                 rebuild_quotes(self, None, rendered.quotes)
             notify_hub(self)
+        cache.delete(thread_cache_key(self.slug))
 
     def get_absolute_url(self):
         when = timezone.localtime(self.published_at or timezone.now())
@@ -431,9 +433,15 @@ class Update(models.Model):
                 Update.objects.filter(pk=self.pk).update(guid=self.guid)
             rebuild_quotes(self.post, self, rendered.quotes)
             notify_hub(self.post, self)
+        cache.delete(thread_cache_key(self.post.slug))
 
     def get_absolute_url(self):
         return f"{self.post.get_absolute_url()}#update-{self.pk}"
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        cache.delete(thread_cache_key(self.post.slug))
+        return result
 
 
 class Quote(models.Model):
@@ -458,6 +466,11 @@ class Quote(models.Model):
         if self.update_id:
             return self.update.get_absolute_url()
         return self.post.get_absolute_url()
+
+
+def thread_cache_key(slug):
+    """Where the live endpoint keeps a thread's validators (see views.post_updates)."""
+    return f"thread:{slug}"
 
 
 def rebuild_quotes(post, update, found):
