@@ -2,8 +2,9 @@
 trivial view served the same way (gunicorn, same settings, same machine, same run).
 
 Run from the project root: python -m tests.bench [--seconds 10] [--connections 32]
-Uses wrk (Debian package) for the load; the database is a fresh SQLite file unless
-DATABASE_URL points elsewhere.
+Uses wrk (Debian package) for the load. The database is a fresh SQLite file, or
+BENCH_DATABASE_URL (a scratch database: the benchmark writes a story into it), and the
+cache is a fresh file cache, or BENCH_REDIS_URL.
 """
 
 import argparse
@@ -24,9 +25,12 @@ SEED = """
 from datetime import timedelta
 from django.utils import timezone
 from tests.factories import PostFactory, UpdateFactory
-post = PostFactory(slug="bench-story", is_developing=True,
-                   published_at=timezone.now() - timedelta(hours=3))
-for n in range(30):
+from blog.models import Post
+post = Post.objects.filter(slug="bench-story").first()
+if post is None:
+    post = PostFactory(slug="bench-story", is_developing=True,
+                       published_at=timezone.now() - timedelta(hours=3))
+for n in range(30 - post.updates.count()):
     UpdateFactory(post=post, body=f"Update {n}: " + "Council news. " * 40,
                   published_at=post.published_at + timedelta(minutes=n))
 print(post.get_absolute_url())
@@ -66,7 +70,9 @@ def main():
         "ROOT_URLCONF": "tests.bench_urls",
         "DEBUG": "0",
         "CACHE_DIR": str(workdir / "cache"),
-        "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "DATABASE_URL": os.environ.get("BENCH_DATABASE_URL")
+        or f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", ""),
     }
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
