@@ -131,6 +131,21 @@ class ConditionalFeed(Feed):
             item["content_html"] = RELATIVE_URL.sub(rf'\1="{base}', item["content_html"])
         return feed
 
+    # Posts and updates alike: a stored tag: id, a page address, an author, a date.
+    item_guid_is_permalink = False
+
+    def item_link(self, item):
+        return item.get_absolute_url()
+
+    def item_guid(self, item):
+        return item.guid or self.item_link(item)
+
+    def item_author_name(self, item):
+        return author_name(item.author)
+
+    def item_pubdate(self, item):
+        return item.published_at
+
     def fingerprint(self, obj):
         """(etag, last-modified) of what the feed would show, from small indexed queries."""
         rows = list(self.latest(obj).values_list("pk", "modified_at", "published_at"))
@@ -201,22 +216,9 @@ class PostFeed(ConditionalFeed):
     def item_title(self, post):
         return post.title
 
-    def item_link(self, post):
-        return post.get_absolute_url()
-
-    def item_guid(self, post):
-        return post.guid or self.item_link(post)
-
-    item_guid_is_permalink = False
-
-    def item_author_name(self, post):
-        return author_name(post.author)
 
     def item_categories(self, post):
         return [post.category.name, *(tag.name for tag in post.tags.all())]
-
-    def item_pubdate(self, post):
-        return post.published_at
 
     def item_updateddate(self, post):
         # Only a new update or correction makes a story "updated"; an edit does not.
@@ -340,22 +342,9 @@ class StoryFeed(ConditionalFeed):
         label = update.get_kind_display()
         return f"{label}, {local(update.published_at)}"
 
-    def item_link(self, update):
-        return update.get_absolute_url()
-
-    def item_guid(self, update):
-        return update.guid or self.item_link(update)
-
-    item_guid_is_permalink = False
-
-    def item_author_name(self, update):
-        return author_name(update.author)
 
     def item_categories(self, update):
         return [update.post.category.name]
-
-    def item_pubdate(self, update):
-        return update.published_at
 
     def item_updateddate(self, update):
         return update.published_at

@@ -77,3 +77,18 @@ def quoted(text, attribution):
     """A Markdown blockquote with an attribution line."""
     lines = [f"> {line}" if line else ">" for line in text.split("\n")]
     return "\n".join([*lines, ">", f"> {attribution}"])
+
+
+# The shape of DESIGN.md's example: commentary, two attributed quotes, the closing line.
+TWO_QUOTES = "\n\n".join(
+    [
+        "So says the Tribune's city-hall reporter:",
+        quoted("The council is divided three ways.", "— Dana Reyes, The Tribune"),
+        "And here is more from the Ledger:",
+        quoted(
+            "Two members said they would not support it.",
+            "— [The Ledger](https://ledger.example/2026/03/split)",
+        ),
+        "More as it develops…",
+    ]
+)

@@ -5,22 +5,16 @@ from django.utils import timezone
 
 from blog.models import Post, Quote, Source, Update
 from tests.admin_forms import form_data
-from tests.factories import CategoryFactory, PostFactory, SourceFactory, UpdateFactory, quoted
+from tests.factories import (
+    TWO_QUOTES,
+    CategoryFactory,
+    PostFactory,
+    SourceFactory,
+    UpdateFactory,
+    quoted,
+)
 
 pytestmark = pytest.mark.django_db
-
-BODY = "\n\n".join(
-    [
-        "So says the Tribune's city-hall reporter:",
-        quoted("The council is divided three ways.", "— Dana Reyes, The Tribune"),
-        "And here is more from the Ledger:",
-        quoted(
-            "Two members said they would not support it.",
-            "— [The Ledger](https://ledger.example/2026/03/split)",
-        ),
-        "More as it develops…",
-    ]
-)
 
 
 def add_form(client):
@@ -37,7 +31,7 @@ def test_staff_writes_publishes_and_updates_a_post_that_readers_see(staff_client
         slug="city-budget-update",
         category=str(politics.pk),
         tags="budget, council",
-        body=BODY,
+        body=TWO_QUOTES,
         status="draft",
         is_developing="on",
     )

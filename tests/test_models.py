@@ -7,22 +7,9 @@ from django.db.models import ProtectedError
 from django.utils import timezone
 
 from blog.models import Post, Quote, Source, Update
-from tests.factories import PostFactory, SourceFactory, UpdateFactory, quoted
+from tests.factories import TWO_QUOTES, PostFactory, SourceFactory, UpdateFactory, quoted
 
 pytestmark = pytest.mark.django_db
-
-TWO_QUOTES = "\n\n".join(
-    [
-        "So says the Tribune's city-hall reporter:",
-        quoted("The council is divided three ways.", "— Dana Reyes, The Tribune"),
-        "And here is more from the Ledger:",
-        quoted(
-            "Two members said they would not support it.",
-            "— [The Ledger](https://ledger.example/2026/03/split)",
-        ),
-        "More as it develops…",
-    ]
-)
 
 
 def test_saving_a_post_stores_html_and_one_quote_row_per_attributed_quote():
