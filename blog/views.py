@@ -81,7 +81,7 @@ def post_context(request, post, update_form=None):
     live = None
     if post.is_developing and post.is_published:
         live = {"url": updates_url, "interval": settings.DATELINE["LIVE_POLL_SECONDS"]}
-    if update_form is None and request.user.is_staff:
+    if update_form is None and request.user.is_staff and post.is_published:
         update_form = UpdateForm()
     return {
         "post": post,

@@ -157,3 +157,25 @@ def test_reader_further_down_keeps_their_place_and_gets_a_notice(browser, live, 
     page.locator(".live-notice:not([hidden])").wait_for(timeout=5_000)
     assert "1 new update" in page.locator(".live-notice button").text_content()
     assert abs(target.bounding_box()["y"] - before) < 2
+
+
+def test_polling_slows_down_while_the_tab_is_hidden(browser, live, story):
+    page = browser.new_context().new_page()
+    polls = []
+    page.on(
+        "request", lambda request: polls.append(request.url) if "/updates/" in request.url else None
+    )
+    page.goto(f"{live.url}{story.get_absolute_url()}")
+    page.wait_for_timeout(3_500)
+    visible_polls = len(polls)
+    assert visible_polls >= 2  # every second while visible
+    page.evaluate(
+        """() => {
+            Object.defineProperty(document, "hidden", {get: () => true});
+            document.dispatchEvent(new Event("visibilitychange"));
+        }"""
+    )
+    page.wait_for_timeout(1_500)  # the poll already scheduled may still go out
+    polls.clear()
+    page.wait_for_timeout(3_500)
+    assert polls == []

@@ -377,3 +377,10 @@ def test_ordinary_post_is_a_blog_posting(client):
     data = json_ld(page)
     assert data["@type"] == "BlogPosting" and data["headline"] == 'Quotes "and" <tags>'
     assert "<tags>" not in page.split('application/ld+json">')[1].split("</script>")[0]
+
+
+def test_draft_preview_offers_no_update_form_or_polling(staff_client):
+    draft = PostFactory(status=Post.Status.DRAFT, published_at=None, is_developing=True)
+    page = staff_client.get(draft.get_absolute_url()).content.decode()
+    assert "not public yet" in page
+    assert 'class="add-update"' not in page and "data-live-url" not in page
