@@ -318,9 +318,7 @@ def merge_sources(target, duplicates):
         target.save()
         # Re-render so the quotes' captions link to the surviving source's page.
         for post in Post.objects.filter(pk__in=post_ids):
-            post.save()
-            for update in post.updates.all():
-                update.save()
+            post.rerender()
     return len(duplicates)
 
 
@@ -337,6 +335,16 @@ class SourceAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(quote_count=Count("quotes"))
+
+    def save_model(self, request, obj, form, change):
+        if change and "name" in form.changed_data:
+            # Bodies still say the old name: keep it pointing here.
+            obj.add_aliases([form.initial["name"]])
+        super().save_model(request, obj, form, change)
+        if change and {"name", "slug"} & set(form.changed_data):
+            # Quote captions carry the name and link to the source's page.
+            for post in Post.objects.filter(quotes__source=obj).distinct():
+                post.rerender()
 
     @admin.display(description="quotes", ordering="quote_count")
     def quote_count(self, source):

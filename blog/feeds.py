@@ -216,7 +216,6 @@ class PostFeed(ConditionalFeed):
     def item_title(self, post):
         return post.title
 
-
     def item_categories(self, post):
         return [post.category.name, *(tag.name for tag in post.tags.all())]
 
@@ -341,7 +340,6 @@ class StoryFeed(ConditionalFeed):
     def item_title(self, update):
         label = update.get_kind_display()
         return f"{label}, {local(update.published_at)}"
-
 
     def item_categories(self, update):
         return [update.post.category.name]

@@ -384,6 +384,13 @@ class Post(models.Model):
             and self.published_at <= timezone.now()
         )
 
+    def rerender(self):
+        """Render the body and every update again (after the renderer or a source changed)."""
+        with transaction.atomic():
+            self.save(update_fields=["body", "modified_at"])
+            for update in self.updates.all():
+                update.save()
+
     def set_developing(self, is_open):
         """Open or close the update thread (one click in the admin)."""
         self.is_developing = is_open

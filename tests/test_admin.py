@@ -215,3 +215,21 @@ def test_non_staff_cannot_reach_the_admin(client, django_user_model):
     client.login(username="reader", password="x-not-real-x")
     response = client.get("/admin/blog/post/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_renaming_a_source_updates_the_captions_that_quote_it(staff_client):
+    post = PostFactory(body=quoted("Divided.", "— Dana Reyes"))
+    update = UpdateFactory(post=post, body=quoted("Still divided.", "— Dana Reyes"))
+    dana = Source.objects.get(name="Dana Reyes")
+    change_url = f"/admin/blog/source/{dana.pk}/change/"
+    data = form_data(staff_client.get(change_url))
+    data.update(name="Dana M. Reyes", slug="dana-m-reyes")
+    assert staff_client.post(change_url, data).status_code == 302
+    dana.refresh_from_db()
+    assert dana.alias_list() == ["Dana Reyes"]  # the old name still finds her
+    post.refresh_from_db()
+    assert (
+        'href="/source/dana-m-reyes/"' in post.body_html and ">Dana M. Reyes</a>" in post.body_html
+    )
+    assert 'href="/source/dana-m-reyes/"' in Update.objects.get(pk=update.pk).body_html
+    assert Quote.objects.filter(source=dana).count() == 2

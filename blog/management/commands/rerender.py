@@ -1,5 +1,4 @@
 from django.core.management.base import BaseCommand
-from django.db import transaction
 
 from blog.models import Post
 
@@ -14,10 +13,7 @@ class Command(BaseCommand):
         posts = updates = 0
         for post in Post.objects.prefetch_related("updates").iterator(chunk_size=200):
             # One transaction per post: a failure leaves every other post as it was.
-            with transaction.atomic():
-                post.save(update_fields=["body"])
-                posts += 1
-                for update in post.updates.all():
-                    update.save()
-                    updates += 1
+            post.rerender()
+            posts += 1
+            updates += len(post.updates.all())
         self.stdout.write(f"Re-rendered {posts} posts and {updates} updates.")
