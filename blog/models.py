@@ -169,7 +169,7 @@ class SourceQuerySet(models.QuerySet):
         source = self.named(name) or Source(name=name, slug=slugify(name))
         return source, outlet
 
-    def _create(self, name, kind, affiliation=None):
+    def _create(self, name, kind, affiliation=None, attempts=3):
         name = " ".join(name.split())
         try:
             with transaction.atomic():
@@ -180,8 +180,11 @@ class SourceQuerySet(models.QuerySet):
                     affiliation=affiliation,
                 )
         except IntegrityError:
-            # Another save created it a moment ago.
-            return self.named(name)
+            # Another save just created this name, or took the slug we picked.
+            existing = self.named(name)
+            if existing is not None or attempts <= 1:
+                return existing
+            return self._create(name, kind, affiliation, attempts - 1)
 
 
 def guess_kind(name):
@@ -489,7 +492,7 @@ def rebuild_quotes(post, update, found):
             update=update,
             source=quote.source,
             text=quote.text,
-            url=quote.url,
+            url=quote.url if len(quote.url) <= 2000 else "",
             attribution=quote.attribution[:500],
             position=position,
         )
