@@ -189,7 +189,7 @@ class PostFeed(ConditionalFeed):
         return Post.objects.published()
 
     def items_queryset(self, obj):
-        visible_updates = Update.objects.filter(published_at__lte=timezone.now())
+        visible_updates = Update.objects.due()
         return (
             self.posts(obj)
             .select_related("author", "category")
@@ -208,9 +208,13 @@ class PostFeed(ConditionalFeed):
 
     def more_fingerprint(self, obj, post_ids):
         # Items carry their updates: a new, edited or deleted update changes the feed.
-        updates = Update.objects.filter(
-            post__in=post_ids, published_at__lte=timezone.now()
-        ).aggregate(count=Count("pk"), modified=Max("modified_at"), published=Max("published_at"))
+        updates = (
+            Update.objects.due()
+            .filter(post__in=post_ids)
+            .aggregate(
+                count=Count("pk"), modified=Max("modified_at"), published=Max("published_at")
+            )
+        )
         return [repr(sorted(updates.items()))], [updates["modified"], updates["published"]]
 
     def item_title(self, post):
@@ -325,7 +329,7 @@ class StoryFeed(ConditionalFeed):
         return post.get_absolute_url()
 
     def items_queryset(self, post):
-        return post.updates.filter(published_at__lte=timezone.now()).select_related("author")
+        return post.updates.due().select_related("author")
 
     def more_fingerprint(self, post, update_ids):
         # The feed's title, link and categories come from the post itself.
@@ -372,11 +376,7 @@ class CorrectionFeed(StoryFeed):
         return reverse("blog:corrections")
 
     def items_queryset(self, obj):
-        return Update.objects.filter(
-            kind=Update.Kind.CORRECTION,
-            published_at__lte=timezone.now(),
-            post__in=Post.objects.published(),
-        ).select_related("author", "post__category")
+        return Update.objects.corrections().select_related("author", "post__category")
 
     def more_fingerprint(self, obj, update_ids):
         return [], []

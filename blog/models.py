@@ -401,6 +401,16 @@ class Post(models.Model):
         self.save(update_fields=["is_developing", "developing_ended_at", "modified_at"])
 
 
+class UpdateQuerySet(models.QuerySet):
+    def due(self):
+        """Updates whose time has come (an update can be dated ahead, like a post)."""
+        return self.filter(published_at__lte=timezone.now())
+
+    def corrections(self):
+        """Every correction readers can see, site-wide."""
+        return self.due().filter(kind=Update.Kind.CORRECTION, post__in=Post.objects.published())
+
+
 class Update(models.Model):
     class Kind(models.TextChoices):
         UPDATE = "update", "Update"
@@ -419,6 +429,8 @@ class Update(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="updates"
     )
     guid = models.CharField(max_length=255, blank=True, editable=False)
+
+    objects = UpdateQuerySet.as_manager()
 
     class Meta:
         ordering = ["published_at", "id"]

@@ -70,11 +70,7 @@ def post_detail(request, year, month, slug):
 
 
 def post_context(request, post, update_form=None):
-    updates = list(
-        post.updates.filter(published_at__lte=timezone.now())
-        .select_related("author")
-        .order_by("-published_at", "-id")
-    )
+    updates = list(post.updates.due().select_related("author").order_by("-published_at", "-id"))
     corrections = [update for update in updates if update.kind == Update.Kind.CORRECTION]
     when = timezone.localtime(post.published_at or timezone.now())
     updates_url = reverse("blog:post_updates", args=[when.year, when.month, post.slug])
@@ -213,7 +209,7 @@ def thread_state(post):
 def render_thread(request, slug):
     post = get_object_or_404(Post.objects.published(), slug=slug)
     limit = settings.DATELINE["LIVE_UPDATES"]
-    updates = post.updates.filter(published_at__lte=timezone.now()).order_by("-published_at", "-id")
+    updates = post.updates.due().order_by("-published_at", "-id")
     shown = list(updates.select_related("author")[:limit])
     ids = [update.pk for update in shown]
     if len(shown) == limit:
@@ -297,11 +293,7 @@ class CorrectionListView(ListView):
 
     def get_queryset(self):
         return (
-            Update.objects.filter(
-                kind=Update.Kind.CORRECTION,
-                published_at__lte=timezone.now(),
-                post__in=Post.objects.published(),
-            )
+            Update.objects.corrections()
             .select_related("post", "author")
             .order_by("-published_at", "-id")
         )
