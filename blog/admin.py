@@ -140,6 +140,12 @@ class PostAdminForm(forms.ModelForm):
         widgets = {"body": AdminMarkdownxWidget(attrs={"rows": 24})}
 
 
+def rows_per_post(model):
+    """A post's number of updates or quotes, as a subquery (two joins would multiply)."""
+    rows = model.objects.filter(post=OuterRef("pk")).order_by().values("post")
+    return Coalesce(Subquery(rows.annotate(n=Count("pk")).values("n")), 0)
+
+
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
     form = PostAdminForm
@@ -197,24 +203,10 @@ class PostAdmin(admin.ModelAdmin):
         return redirect(next_url)
 
     def get_queryset(self, request):
-        counts = {
-            "update_count": Update.objects.filter(post=OuterRef("pk")),
-            "quote_count": Quote.objects.filter(post=OuterRef("pk")),
-        }
         return (
             super()
             .get_queryset(request)
-            .annotate(
-                **{
-                    name: Coalesce(
-                        Subquery(
-                            rows.order_by().values("post").annotate(n=Count("pk")).values("n")
-                        ),
-                        0,
-                    )
-                    for name, rows in counts.items()
-                }
-            )
+            .annotate(update_count=rows_per_post(Update), quote_count=rows_per_post(Quote))
         )
 
     @admin.display(description="updates", ordering="update_count")
@@ -230,7 +222,7 @@ class PostAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if "is_developing" in form.changed_data:
-            obj.developing_ended_at = None if obj.is_developing else timezone.now()
+            obj.set_developing(obj.is_developing, save=False)
         super().save_model(request, obj, form, change)
 
     def save_formset(self, request, form, formset, change):
@@ -254,25 +246,30 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
     def unpublish(self, request, queryset):
-        count = queryset.filter(status=Post.Status.PUBLISHED).update(
-            status=Post.Status.DRAFT, modified_at=timezone.now()
-        )
-        self.message_user(request, f"Moved {count} post(s) back to draft.", messages.SUCCESS)
+        with transaction.atomic():
+            posts = list(queryset.filter(status=Post.Status.PUBLISHED))
+            for post in posts:
+                post.status = Post.Status.DRAFT
+                post.save(update_fields=["status", "modified_at"])
+        self.message_user(request, f"Moved {len(posts)} post(s) back to draft.", messages.SUCCESS)
 
     @admin.action(description="Open the update thread", permissions=["change"])
     def open_thread(self, request, queryset):
-        count = queryset.filter(is_developing=False).update(
-            is_developing=True, developing_ended_at=None, modified_at=timezone.now()
-        )
+        count = self.set_threads(queryset.filter(is_developing=False), is_open=True)
         self.message_user(request, f"Opened the thread of {count} post(s).", messages.SUCCESS)
 
     @admin.action(description="Close the update thread", permissions=["change"])
     def close_thread(self, request, queryset):
-        now = timezone.now()
-        count = queryset.filter(is_developing=True).update(
-            is_developing=False, developing_ended_at=now, modified_at=now
-        )
+        count = self.set_threads(queryset.filter(is_developing=True), is_open=False)
         self.message_user(request, f"Closed the thread of {count} post(s).", messages.SUCCESS)
+
+    @staticmethod
+    def set_threads(posts, is_open):
+        with transaction.atomic():
+            posts = list(posts)
+            for post in posts:
+                post.set_developing(is_open)
+        return len(posts)
 
 
 # --- Categories and sources ----------------------------------------------------------

@@ -44,10 +44,8 @@ class FeedExtras:
         super().add_item(**{key: xml_safe(value) for key, value in kwargs.items()})
 
     def hub_link(self, handler, tag):
-        if settings.DATELINE["WEBSUB_HUB"]:
-            handler.addQuickElement(
-                tag, None, {"rel": "hub", "href": settings.DATELINE["WEBSUB_HUB"]}
-            )
+        if hub := settings.DATELINE["WEBSUB_HUB"]:
+            handler.addQuickElement(tag, None, {"rel": "hub", "href": hub})
 
 
 class RssFeed(FeedExtras, Rss201rev2Feed):
@@ -312,8 +310,7 @@ class StoryFeed(ConditionalFeed):
 
     def get_object(self, request, year, month, slug):
         post = get_object_or_404(Post.objects.published().select_related("category"), slug=slug)
-        when = timezone.localtime(post.published_at)
-        if (when.year, when.month) != (year, month):
+        if not post.is_at(year, month):
             raise Http404("No story at this address.")
         return post
 

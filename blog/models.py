@@ -370,17 +370,28 @@ class Post(models.Model):
             if render_body:
                 rebuild_quotes(self, None, rendered.quotes)
             notify_hub(self)
-        cache.delete(thread_cache_key(self.slug))
+            self.forget_thread()
 
     def get_absolute_url(self):
+        year, month = self.url_date()
+        return reverse("blog:post", kwargs={"year": year, "month": month, "slug": self.slug})
+
+    def url_date(self):
+        """(year, month) of the post's address: its publication, in the site's time zone."""
         when = timezone.localtime(self.published_at or timezone.now())
-        return reverse(
-            "blog:post",
-            kwargs={"year": when.year, "month": when.month, "slug": self.slug},
-        )
+        return when.year, when.month
+
+    def is_at(self, year, month):
+        return self.url_date() == (year, month)
+
+    def forget_thread(self):
+        """Once the save commits, live readers' next poll sees the change."""
+        key = thread_cache_key(self.slug)
+        transaction.on_commit(lambda: cache.delete(key))
 
     @property
     def is_published(self):
+        # published() for one instance in memory.
         return (
             self.status == self.Status.PUBLISHED
             and self.published_at is not None
@@ -394,11 +405,12 @@ class Post(models.Model):
             for update in self.updates.all():
                 update.save()
 
-    def set_developing(self, is_open):
-        """Open or close the update thread (one click in the admin)."""
+    def set_developing(self, is_open, save=True):
+        """Open or close the update thread, recording when it closed."""
         self.is_developing = is_open
         self.developing_ended_at = None if is_open else timezone.now()
-        self.save(update_fields=["is_developing", "developing_ended_at", "modified_at"])
+        if save:
+            self.save(update_fields=["is_developing", "developing_ended_at", "modified_at"])
 
 
 class UpdateQuerySet(models.QuerySet):
@@ -455,15 +467,15 @@ class Update(models.Model):
                 Update.objects.filter(pk=self.pk).update(guid=self.guid)
             rebuild_quotes(self.post, self, rendered.quotes)
             notify_hub(self.post, self)
-        cache.delete(thread_cache_key(self.post.slug))
+            self.post.forget_thread()
 
     def get_absolute_url(self):
         return f"{self.post.get_absolute_url()}#update-{self.pk}"
 
     def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        cache.delete(thread_cache_key(self.post.slug))
-        return result
+        with transaction.atomic():
+            self.post.forget_thread()
+            return super().delete(*args, **kwargs)
 
 
 class Quote(models.Model):

@@ -26,6 +26,15 @@ class TwoDigitMonth:
 register_converter(FourDigitYear, "yyyy")
 register_converter(TwoDigitMonth, "mm")
 
+
+def feed_paths(page, feed, name):
+    """RSS 2.0 at …/feed/ and Atom 1.0 at …/feed/atom/ (WordPress's addresses)."""
+    return [
+        path(f"{page}feed/", feed(), name=name),
+        path(f"{page}feed/atom/", feed.atom(), name=f"{name}_atom"),
+    ]
+
+
 app_name = "blog"
 urlpatterns = [
     path("", views.PostListView.as_view(), name="home"),
@@ -39,21 +48,10 @@ urlpatterns = [
     path("tag/<slug:slug>/", views.TagView.as_view(), name="tag"),
     path("sources/", views.SourceListView.as_view(), name="sources"),
     path("source/<slug:slug>/", views.SourceView.as_view(), name="source"),
-    # Feeds: RSS 2.0 at …/feed/, Atom 1.0 at …/feed/atom/ (WordPress's addresses).
-    path("feed/", feeds.PostFeed(), name="feed"),
-    path("feed/atom/", feeds.PostFeed.atom(), name="feed_atom"),
-    path("corrections/feed/", feeds.CorrectionFeed(), name="corrections_feed"),
-    path("corrections/feed/atom/", feeds.CorrectionFeed.atom(), name="corrections_feed_atom"),
-    path("category/<slug:slug>/feed/", feeds.CategoryFeed(), name="category_feed"),
-    path("category/<slug:slug>/feed/atom/", feeds.CategoryFeed.atom(), name="category_feed_atom"),
-    path("tag/<slug:slug>/feed/", feeds.TagFeed(), name="tag_feed"),
-    path("tag/<slug:slug>/feed/atom/", feeds.TagFeed.atom(), name="tag_feed_atom"),
-    path("source/<slug:slug>/feed/", feeds.SourceFeed(), name="source_feed"),
-    path("source/<slug:slug>/feed/atom/", feeds.SourceFeed.atom(), name="source_feed_atom"),
-    path("<yyyy:year>/<mm:month>/<slug:slug>/feed/", feeds.StoryFeed(), name="post_feed"),
-    path(
-        "<yyyy:year>/<mm:month>/<slug:slug>/feed/atom/",
-        feeds.StoryFeed.atom(),
-        name="post_feed_atom",
-    ),
+    *feed_paths("", feeds.PostFeed, "feed"),
+    *feed_paths("corrections/", feeds.CorrectionFeed, "corrections_feed"),
+    *feed_paths("category/<slug:slug>/", feeds.CategoryFeed, "category_feed"),
+    *feed_paths("tag/<slug:slug>/", feeds.TagFeed, "tag_feed"),
+    *feed_paths("source/<slug:slug>/", feeds.SourceFeed, "source_feed"),
+    *feed_paths("<yyyy:year>/<mm:month>/<slug:slug>/", feeds.StoryFeed, "post_feed"),
 ]

@@ -72,8 +72,8 @@ def post_detail(request, year, month, slug):
 def post_context(request, post, update_form=None):
     updates = list(post.updates.due().select_related("author").order_by("-published_at", "-id"))
     corrections = [update for update in updates if update.kind == Update.Kind.CORRECTION]
-    when = timezone.localtime(post.published_at or timezone.now())
-    updates_url = reverse("blog:post_updates", args=[when.year, when.month, post.slug])
+    year, month = post.url_date()
+    updates_url = reverse("blog:post_updates", args=[year, month, post.slug])
     live = None
     if post.is_developing and post.is_published:
         live = {"url": updates_url, "interval": settings.DATELINE["LIVE_POLL_SECONDS"]}
@@ -88,7 +88,7 @@ def post_context(request, post, update_form=None):
         "latest_correction": corrections[0] if corrections else None,
         "breadcrumbs": Category.lineage(post.category_id),
         "feed": feed_links(
-            request, f"Updates to “{post.title}”", "post_feed", when.year, when.month, post.slug
+            request, f"Updates to “{post.title}”", "post_feed", year, month, post.slug
         ),
         "live": live,
         "updates_url": updates_url,
@@ -158,7 +158,7 @@ def post_updates(request, year, month, slug):
             raise Http404("No story at this address.")
         state = thread_state(post)
         cache.set(key, state, settings.DATELINE["LIVE_MAX_AGE"] or 1)
-    if (state["year"], state["month"]) != (year, month):
+    if state["url_date"] != (year, month):
         raise Http404("No story at this address.")
     etag = state["etag"]
     response = get_conditional_response(request, etag=etag, last_modified=state["modified"])
@@ -197,12 +197,10 @@ def thread_state(post):
         post.is_developing,
     )
     modified = max(filter(None, [post.modified_at, post.updates_modified]))
-    when = timezone.localtime(post.published_at)
     return {
         "etag": quote_etag(hashlib.sha256(repr(parts).encode()).hexdigest()[:24]),
         "modified": int(modified.timestamp()),
-        "year": when.year,
-        "month": when.month,
+        "url_date": post.url_date(),
     }
 
 
@@ -218,18 +216,13 @@ def render_thread(request, slug):
     return render_to_string("blog/_thread.html", context, request)
 
 
-def post_is_at(post, year, month):
-    when = timezone.localtime(post.published_at)
-    return (when.year, when.month) == (year, month)
-
-
 def add_update(request, year, month, slug):
     if not (request.user.is_active and request.user.is_staff):
         raise PermissionDenied
     post = get_object_or_404(
         Post.objects.published().select_related("author", "category"), slug=slug
     )
-    if not post_is_at(post, year, month):
+    if not post.is_at(year, month):
         raise Http404("No story at this address.")
     wants_json = "application/json" in request.headers.get("Accept", "")
     form = UpdateForm(request.POST)
