@@ -237,21 +237,23 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.action(description="Publish selected posts", permissions=["change"])
     def publish(self, request, queryset):
-        with transaction.atomic():
-            posts = list(queryset.exclude(status=Post.Status.PUBLISHED))
-            for post in posts:
-                post.status = Post.Status.PUBLISHED
-                post.save(update_fields=["status", "modified_at"])
-        self.message_user(request, f"Published {len(posts)} post(s).", messages.SUCCESS)
+        count = self.set_status(queryset.exclude(status=Post.Status.PUBLISHED), "published")
+        self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
     @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
     def unpublish(self, request, queryset):
+        count = self.set_status(queryset.filter(status=Post.Status.PUBLISHED), "draft")
+        self.message_user(request, f"Moved {count} post(s) back to draft.", messages.SUCCESS)
+
+    @staticmethod
+    def set_status(posts, status):
+        # Through save(): a first publication mints the feed id and pings the hub.
         with transaction.atomic():
-            posts = list(queryset.filter(status=Post.Status.PUBLISHED))
+            posts = list(posts)
             for post in posts:
-                post.status = Post.Status.DRAFT
+                post.status = status
                 post.save(update_fields=["status", "modified_at"])
-        self.message_user(request, f"Moved {len(posts)} post(s) back to draft.", messages.SUCCESS)
+        return len(posts)
 
     @admin.action(description="Open the update thread", permissions=["change"])
     def open_thread(self, request, queryset):
