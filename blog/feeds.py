@@ -1,24 +1,22 @@
 """RSS 2.0 and Atom 1.0 feeds: Django's syndication framework, extended where it falls short.
 
 Additions: full content (`content:encoded` / Atom `content`), stored `tag:` ids, WebSub hub
-links, characters XML cannot carry dropped, and conditional GET from a cheap query.
+links, characters XML cannot carry dropped. Validators and caching come from the page
+cache (blog/caching.py), like every public page.
 """
 
-import hashlib
 import re
 from html import unescape
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.db.models import Count, Max, Prefetch
-from django.http import Http404, HttpResponse
+from django.db.models import Prefetch
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import dateformat, timezone
-from django.utils.cache import get_conditional_response, patch_cache_control
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape, strip_tags
-from django.utils.http import http_date, quote_etag
 from django.utils.text import Truncator
 from taggit.models import Tag
 
@@ -94,8 +92,8 @@ def local(when):
     return dateformat.format(timezone.localtime(when), "j F Y, H:i T")
 
 
-class ConditionalFeed(Feed):
-    """A feed that answers 304 from a cheap fingerprint query, before rendering anything."""
+class SiteFeed(Feed):
+    """Our feeds' common ground; blog/urls.py serves them through the page cache."""
 
     feed_type = RssFeed
 
@@ -104,22 +102,6 @@ class ConditionalFeed(Feed):
         view = cls()
         view.feed_type = AtomFeed
         return view
-
-    def __call__(self, request, *args, **kwargs):
-        obj = self.get_object(request, *args, **kwargs)
-        etag, last_modified = self.fingerprint(obj)
-        response = get_conditional_response(
-            request, etag=quote_etag(etag), last_modified=last_modified
-        )
-        if response is None:
-            feed = self.get_feed(obj, request)
-            response = HttpResponse(content_type=feed.content_type)
-            feed.write(response, "utf-8")
-        response.headers["ETag"] = quote_etag(etag)
-        if last_modified:
-            response.headers["Last-Modified"] = http_date(last_modified)
-        patch_cache_control(response, public=True, max_age=settings.DATELINE["FEED_MAX_AGE"])
-        return response
 
     def get_feed(self, obj, request):
         feed = super().get_feed(obj, request)
@@ -144,22 +126,6 @@ class ConditionalFeed(Feed):
     def item_pubdate(self, item):
         return item.published_at
 
-    def fingerprint(self, obj):
-        """(etag, last-modified) of what the feed would show, from small indexed queries."""
-        rows = list(self.latest(obj).values_list("pk", "modified_at", "published_at"))
-        parts, stamps = self.more_fingerprint(obj, [pk for pk, _, _ in rows])
-        stamps = [stamp for stamp in stamps if stamp]
-        stamps += [stamp for _, *pair in rows for stamp in pair]
-        parts = [self.feed_type.__name__, str(obj), repr(rows), *parts]
-        parts.append(settings.DATELINE["WEBSUB_HUB"])
-        etag = hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
-        # Whole seconds: HTTP dates have no fractions, and If-Modified-Since compares them.
-        return etag, int(max(stamps).timestamp()) if stamps else None
-
-    def more_fingerprint(self, obj, item_ids):
-        """Whatever else the items show: ([text that changes with it], [datetimes])."""
-        return [], []
-
     def items_queryset(self, obj):
         raise NotImplementedError
 
@@ -169,7 +135,7 @@ class ConditionalFeed(Feed):
         ]
 
 
-class PostFeed(ConditionalFeed):
+class PostFeed(SiteFeed):
     """The whole site: latest published posts, full text, updates included."""
 
     def title(self, obj):
@@ -203,17 +169,6 @@ class PostFeed(ConditionalFeed):
 
     def items(self, obj):
         return self.latest(obj)
-
-    def more_fingerprint(self, obj, post_ids):
-        # Items carry their updates: a new, edited or deleted update changes the feed.
-        updates = (
-            Update.objects.due()
-            .filter(post__in=post_ids)
-            .aggregate(
-                count=Count("pk"), modified=Max("modified_at"), published=Max("published_at")
-            )
-        )
-        return [repr(sorted(updates.items()))], [updates["modified"], updates["published"]]
 
     def item_title(self, post):
         return post.title
@@ -305,7 +260,7 @@ class SourceFeed(PostFeed):
         )
 
 
-class StoryFeed(ConditionalFeed):
+class StoryFeed(SiteFeed):
     """One story's update thread, for a subscriber who follows it: one item per update."""
 
     def get_object(self, request, year, month, slug):
@@ -327,10 +282,6 @@ class StoryFeed(ConditionalFeed):
 
     def items_queryset(self, post):
         return post.updates.due().select_related("author")
-
-    def more_fingerprint(self, post, update_ids):
-        # The feed's title, link and categories come from the post itself.
-        return [post.modified_at.isoformat(), post.slug], [post.modified_at]
 
     def items(self, post):
         updates = list(self.latest(post))
@@ -374,9 +325,6 @@ class CorrectionFeed(StoryFeed):
 
     def items_queryset(self, obj):
         return Update.objects.corrections().select_related("author", "post__category")
-
-    def more_fingerprint(self, obj, update_ids):
-        return [], []
 
     def items(self, obj):
         return self.latest(obj)

@@ -1,5 +1,4 @@
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import IntegrityError, models, transaction
@@ -10,6 +9,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
+from blog.caching import content_changed
 from blog.markdown import MarkdownValidator, clean_text, render
 from blog.websub import notify_hub
 
@@ -64,7 +64,51 @@ def tag_uri(kind, pk, when):
     return f"tag:{authority},{timezone.localdate(when):%Y-%m-%d}:{kind}/{pk}"
 
 
-class Category(models.Model):
+class ContentQuerySet(models.QuerySet):
+    """Bulk writes that skip save() and delete() still make cached pages stale."""
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        content_changed(self.db)
+        return rows
+
+    def delete(self):
+        deleted = super().delete()
+        content_changed(self.db)
+        return deleted
+
+    def bulk_create(self, *args, **kwargs):
+        created = super().bulk_create(*args, **kwargs)
+        content_changed(self.db)
+        return created
+
+    def bulk_update(self, *args, **kwargs):
+        rows = super().bulk_update(*args, **kwargs)
+        content_changed(self.db)
+        return rows
+
+
+class ContentModel(models.Model):
+    """Anything readers see: saving or deleting it makes cached pages stale."""
+
+    objects = ContentQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using")):
+            super().save(*args, **kwargs)
+            content_changed(kwargs.get("using"))
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using")):
+            deleted = super().delete(*args, **kwargs)
+            content_changed(kwargs.get("using"))
+            return deleted
+
+
+class Category(ContentModel):
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -125,7 +169,7 @@ class Category(models.Model):
             ancestor = ancestor.parent
 
 
-class SourceQuerySet(models.QuerySet):
+class SourceQuerySet(ContentQuerySet):
     def named(self, name):
         """The source called `name`, by its name or one of its aliases (any case)."""
         name = " ".join(name.split())
@@ -194,7 +238,7 @@ def guess_kind(name):
     return Source.Kind.PERSON
 
 
-class Source(models.Model):
+class Source(ContentModel):
     class Kind(models.TextChoices):
         PERSON = "person", "Person"
         OUTLET = "outlet", "Outlet"
@@ -252,7 +296,7 @@ class Source(models.Model):
         self.aliases = "\n".join(aliases)
 
 
-class PostQuerySet(models.QuerySet):
+class PostQuerySet(ContentQuerySet):
     def published(self):
         """The one definition of publicly visible."""
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
@@ -279,7 +323,7 @@ def validate_image_size(image):
         raise ValidationError(f"Images can be at most {limit} MB.")
 
 
-class Post(models.Model):
+class Post(ContentModel):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -370,7 +414,6 @@ class Post(models.Model):
             if render_body:
                 rebuild_quotes(self, None, rendered.quotes)
             notify_hub(self)
-            self.forget_thread()
 
     def get_absolute_url(self):
         year, month = self.url_date()
@@ -383,11 +426,6 @@ class Post(models.Model):
 
     def is_at(self, year, month):
         return self.url_date() == (year, month)
-
-    def forget_thread(self):
-        """Once the save commits, live readers' next poll sees the change."""
-        key = thread_cache_key(self.slug)
-        transaction.on_commit(lambda: cache.delete(key))
 
     @property
     def is_published(self):
@@ -413,7 +451,7 @@ class Post(models.Model):
             self.save(update_fields=["is_developing", "developing_ended_at", "modified_at"])
 
 
-class UpdateQuerySet(models.QuerySet):
+class UpdateQuerySet(ContentQuerySet):
     def due(self):
         """Updates whose time has come (an update can be dated ahead, like a post)."""
         return self.filter(published_at__lte=timezone.now())
@@ -423,7 +461,7 @@ class UpdateQuerySet(models.QuerySet):
         return self.due().filter(kind=Update.Kind.CORRECTION, post__in=Post.objects.published())
 
 
-class Update(models.Model):
+class Update(ContentModel):
     class Kind(models.TextChoices):
         UPDATE = "update", "Update"
         CORRECTION = "correction", "Correction"
@@ -446,7 +484,11 @@ class Update(models.Model):
 
     class Meta:
         ordering = ["published_at", "id"]
-        indexes = [models.Index(fields=["post", "published_at"], name="update_post_published")]
+        indexes = [
+            models.Index(fields=["post", "published_at"], name="update_post_published"),
+            # The page cache asks when the next scheduled update falls due.
+            models.Index(fields=["published_at"], name="update_published"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["guid"], condition=~Q(guid=""), name="update_guid_unique"
@@ -467,18 +509,12 @@ class Update(models.Model):
                 Update.objects.filter(pk=self.pk).update(guid=self.guid)
             rebuild_quotes(self.post, self, rendered.quotes)
             notify_hub(self.post, self)
-            self.post.forget_thread()
 
     def get_absolute_url(self):
         return f"{self.post.get_absolute_url()}#update-{self.pk}"
 
-    def delete(self, *args, **kwargs):
-        with transaction.atomic():
-            self.post.forget_thread()
-            return super().delete(*args, **kwargs)
 
-
-class Quote(models.Model):
+class Quote(ContentModel):
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="quotes")
     update = models.ForeignKey(
         Update, on_delete=models.CASCADE, null=True, blank=True, related_name="quotes"
@@ -500,11 +536,6 @@ class Quote(models.Model):
         if self.update_id:
             return self.update.get_absolute_url()
         return self.post.get_absolute_url()
-
-
-def thread_cache_key(slug):
-    """Where the live endpoint keeps a thread's validators (see views.post_updates)."""
-    return f"thread:{slug}"
 
 
 def rebuild_quotes(post, update, found):

@@ -1,6 +1,8 @@
+from django.conf import settings
 from django.urls import path, register_converter
 
 from blog import feeds, views
+from blog.caching import public_page
 
 
 class FourDigitYear:
@@ -29,25 +31,31 @@ register_converter(TwoDigitMonth, "mm")
 
 def feed_paths(page, feed, name):
     """RSS 2.0 at …/feed/ and Atom 1.0 at …/feed/atom/ (WordPress's addresses)."""
+    # Feed readers may reuse a feed for FEED_MAX_AGE without asking; pages they revalidate.
+    max_age = settings.DATELINE["FEED_MAX_AGE"]
     return [
-        path(f"{page}feed/", feed(), name=name),
-        path(f"{page}feed/atom/", feed.atom(), name=f"{name}_atom"),
+        path(f"{page}feed/", public_page(feed(), max_age=max_age), name=name),
+        path(f"{page}feed/atom/", public_page(feed.atom(), max_age=max_age), name=f"{name}_atom"),
     ]
 
 
 app_name = "blog"
 urlpatterns = [
-    path("", views.PostListView.as_view(), name="home"),
+    path("", public_page(views.PostListView.as_view()), name="home"),
     path("healthz", views.healthz, name="healthz"),
-    path("<yyyy:year>/", views.PostYearArchiveView.as_view(), name="year"),
-    path("<yyyy:year>/<mm:month>/", views.PostMonthArchiveView.as_view(), name="month"),
-    path("<yyyy:year>/<mm:month>/<slug:slug>/", views.post_detail, name="post"),
+    path("<yyyy:year>/", public_page(views.PostYearArchiveView.as_view()), name="year"),
+    path(
+        "<yyyy:year>/<mm:month>/",
+        public_page(views.PostMonthArchiveView.as_view()),
+        name="month",
+    ),
+    path("<yyyy:year>/<mm:month>/<slug:slug>/", public_page(views.post_detail), name="post"),
     path("<yyyy:year>/<mm:month>/<slug:slug>/updates/", views.post_updates, name="post_updates"),
-    path("corrections/", views.CorrectionListView.as_view(), name="corrections"),
-    path("category/<slug:slug>/", views.CategoryView.as_view(), name="category"),
-    path("tag/<slug:slug>/", views.TagView.as_view(), name="tag"),
-    path("sources/", views.SourceListView.as_view(), name="sources"),
-    path("source/<slug:slug>/", views.SourceView.as_view(), name="source"),
+    path("corrections/", public_page(views.CorrectionListView.as_view()), name="corrections"),
+    path("category/<slug:slug>/", public_page(views.CategoryView.as_view()), name="category"),
+    path("tag/<slug:slug>/", public_page(views.TagView.as_view()), name="tag"),
+    path("sources/", public_page(views.SourceListView.as_view()), name="sources"),
+    path("source/<slug:slug>/", public_page(views.SourceView.as_view()), name="source"),
     *feed_paths("", feeds.PostFeed, "feed"),
     *feed_paths("corrections/", feeds.CorrectionFeed, "corrections_feed"),
     *feed_paths("category/<slug:slug>/", feeds.CategoryFeed, "category_feed"),

@@ -24,8 +24,9 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from taggit.models import Tag
 
+from blog.caching import current_version
 from blog.feeds import author_name
-from blog.models import Category, Post, Quote, Source, Update, thread_cache_key
+from blog.models import Category, Post, Quote, Source, Update
 
 PER_PAGE = settings.DATELINE["POSTS_PER_PAGE"]
 
@@ -144,20 +145,21 @@ class UpdateForm(forms.ModelForm):
 def post_updates(request, year, month, slug):
     """The live thread: newest updates as HTML for readers' polls; staff POST new ones.
 
-    A poll costs a cache hit (or one indexed query when the cache is cold), and a 304
-    when nothing changed. Saving a post or update clears the cached validators; a short
-    expiry covers what changes without a save (a scheduled update's time arriving).
+    A poll costs two cache reads (the site's content version, then the thread's
+    validators under it; one indexed query when the cache is cold), and is a 304 when
+    nothing changed. Any change, a scheduled update's time arriving included, gives the
+    site a new version (blog/caching.py), so the thread is looked up afresh.
     """
     if request.method == "POST":
         return add_update(request, year, month, slug)
-    key = thread_cache_key(slug)
+    key = f"thread:{current_version()['token']}:{slug}"
     state = cache.get(key)
     if state is None:
         post = thread_state_query(slug)
         if post is None:
             raise Http404("No story at this address.")
         state = thread_state(post)
-        cache.set(key, state, settings.DATELINE["LIVE_MAX_AGE"] or 1)
+        cache.set(key, state, 3600)
     if state["url_date"] != (year, month):
         raise Http404("No story at this address.")
     etag = state["etag"]
@@ -170,7 +172,10 @@ def post_updates(request, year, month, slug):
         response = HttpResponse(html)
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(state["modified"])
-    patch_cache_control(response, public=True, max_age=settings.DATELINE["LIVE_MAX_AGE"])
+    max_age = settings.DATELINE["LIVE_MAX_AGE"]
+    patch_cache_control(
+        response, public=True, max_age=max_age, s_maxage=max_age, stale_while_revalidate=max_age
+    )
     return response
 
 

@@ -219,6 +219,13 @@ DATELINE = {
     "FEED_ITEMS": int(os.environ.get("FEED_ITEMS", "20")),
     # Shared caches may keep a feed this long; readers revalidate with ETags after it.
     "FEED_MAX_AGE": int(os.environ.get("FEED_MAX_AGE", "300")),
+    # Anonymous GETs of public pages and feeds are kept this long in the shared cache
+    # (0 turns the page cache off); any content change makes them stale at once.
+    "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", "300")),
+    # How long a CDN or caching proxy may serve a page before asking again, and how long
+    # past that it may serve the old copy while it revalidates in the background.
+    "SHARED_MAX_AGE": int(os.environ.get("SHARED_MAX_AGE", "60")),
+    "STALE_WHILE_REVALIDATE": int(os.environ.get("STALE_WHILE_REVALIDATE", "60")),
     # The public address, for links that leave the request (WebSub pings).
     "SITE_URL": os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/"),
     # Optional WebSub hub (e.g. https://pubsubhubbub.appspot.com/): feeds advertise it

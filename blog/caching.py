@@ -1,0 +1,181 @@
+"""The page cache: one content version in the shared cache, and the public pages served by it.
+
+Every write path calls `content_changed()`; it gives the site a new version, which every
+cached page, validator and thread key includes, so every process sees a change on its
+next request. A scheduled post or update is a change announced in advance: the version
+remembers when the next one falls due and renews itself then, so no cron job is needed.
+"""
+
+import hashlib
+import time
+import uuid
+from functools import wraps
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+from django.http import HttpResponse
+from django.utils import timezone
+from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
+from django.utils.http import http_date, quote_etag
+
+VERSION_KEY = "dateline:content-version"
+
+
+def code_fingerprint():
+    """What the pages are made with: a deploy that changes a template or view starts afresh.
+
+    Hashed from file contents, not times, so every app server running the same code
+    shares cached pages and answers the same ETags.
+    """
+    digest = hashlib.sha256()
+    for folder in ("blog", "templates", "config"):
+        for path in sorted((settings.BASE_DIR / folder).rglob("*")):
+            if path.suffix in {".py", ".html", ".txt", ".xml"}:
+                digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+RELEASE = code_fingerprint()
+# What a cached page keeps of its response: everything else is set again on the way out.
+KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "X-Robots-Tag")
+
+
+def content_changed(using=None):
+    """Make every cached page stale: now, and again once the current transaction commits.
+
+    The second bump matters: between our write and its commit, another process may render
+    the old rows and cache them under the first new version. However many rows a
+    transaction writes, it bumps once more at its commit.
+    """
+    connection = transaction.get_connection(using)
+    if connection.in_atomic_block and not any(
+        callback is new_version for _, callback, _ in connection.run_on_commit
+    ):
+        transaction.on_commit(new_version, using=using)
+    new_version()
+
+
+def new_version():
+    """Store a fresh version, with the time at which the next scheduled item falls due."""
+    from blog.models import Post, Update
+
+    now = timezone.now()
+    due = (
+        Post.objects.filter(status=Post.Status.PUBLISHED, published_at__gt=now)
+        .order_by()
+        .values_list("published_at")
+        .union(Update.objects.filter(published_at__gt=now).order_by().values_list("published_at"))
+        .order_by("published_at")
+        .first()
+    )
+    state = {
+        "token": uuid.uuid4().hex,
+        "changed_at": int(now.timestamp()),
+        "next_due": due[0].timestamp() if due else None,
+    }
+    cache.set(VERSION_KEY, state, None)
+    return state
+
+
+def current_version():
+    """The site's content version: one cache read, and one query when it must be renewed."""
+    state = cache.get(VERSION_KEY)
+    if state is None or (state["next_due"] is not None and state["next_due"] <= time.time()):
+        state = new_version()
+    return state
+
+
+def cacheable_request(request):
+    """Anonymous GETs and HEADs only: a session cookie may mean staff, who see drafts."""
+    return request.method in ("GET", "HEAD") and settings.SESSION_COOKIE_NAME not in request.COOKIES
+
+
+def page_key(request, version, query):
+    params = sorted((name, request.GET.get(name, "")) for name in query if name in request.GET)
+    raw = f"{RELEASE}|{version['token']}|{request.path}|{params!r}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def public_headers(response, etag, last_modified, max_age):
+    """Validators, and how long browsers and shared caches (CDN, nginx) may keep the page."""
+    response.headers["ETag"] = etag
+    response.headers["Last-Modified"] = http_date(last_modified)
+    patch_cache_control(
+        response,
+        public=True,
+        max_age=max_age,
+        s_maxage=settings.DATELINE["SHARED_MAX_AGE"],
+        stale_while_revalidate=settings.DATELINE["STALE_WHILE_REVALIDATE"],
+    )
+    patch_vary_headers(response, ("Cookie",))
+    return response
+
+
+def public_page(view, query=("page",), max_age=0):
+    """Serve a public page or feed from the shared cache, with validators for anyone.
+
+    `query` names the parameters the view reads (others do not make a new cache entry);
+    `max_age` is how long a browser or feed reader may reuse it without asking.
+    """
+
+    @wraps(view)
+    def cached_view(request, *args, **kwargs):
+        if not cacheable_request(request):
+            response = view(request, *args, **kwargs)
+            if request.method in ("GET", "HEAD"):
+                patch_cache_control(response, private=True, no_cache=True)
+            return response
+        version = current_version()
+        key = f"page:{page_key(request, version, query)}"
+        # The ETag names the version and the page: a client that holds it saw this very
+        # page at this version, so If-None-Match needs no lookup.
+        etag = quote_etag(key[5:])
+        last_modified = version["changed_at"]
+        seconds = settings.DATELINE["PAGE_CACHE_SECONDS"]
+        if request.headers.get("If-None-Match"):
+            response = get_conditional_response(request, etag=etag)
+            if response is not None:
+                return public_headers(response, etag, last_modified, max_age)
+        stored = cache.get(key) if seconds else None
+        if stored is not None:
+            response = HttpResponse(stored["content"], status=200)
+            for name, value in stored["headers"].items():
+                response.headers[name] = value
+        else:
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()
+            if response.status_code != 200 or response.cookies or response.streaming:
+                return response
+            if seconds:
+                headers = {n: response[n] for n in KEPT_HEADERS if response.has_header(n)}
+                cache.set(key, {"content": response.content, "headers": headers}, seconds)
+        public_headers(response, etag, last_modified, max_age)
+        return get_conditional_response(
+            request, etag=etag, last_modified=last_modified, response=response
+        )
+
+    return cached_view
+
+
+def connect_signals():
+    """Rows we do not own reach pages too: taggit's tags, and the names of authors."""
+    from django.contrib.auth import get_user_model
+    from django.db.models.signals import post_delete, post_save
+    from taggit.models import Tag, TaggedItem
+
+    for model in (Tag, TaggedItem):
+        post_save.connect(row_changed, sender=model, dispatch_uid=f"page-cache-{model.__name__}")
+        post_delete.connect(row_changed, sender=model, dispatch_uid=f"page-gone-{model.__name__}")
+    post_save.connect(user_changed, sender=get_user_model(), dispatch_uid="page-cache-user")
+
+
+def row_changed(sender, using, **kwargs):
+    content_changed(using)
+
+
+def user_changed(sender, using, update_fields=None, **kwargs):
+    # Logging in stamps last_login: nothing readers see.
+    if update_fields is None or set(update_fields) - {"last_login"}:
+        content_changed(using)
