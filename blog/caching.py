@@ -86,6 +86,16 @@ def current_version():
     return state
 
 
+def remember(name, compute, seconds=3600):
+    """A value derived from content (a count, a tree), kept until the content changes."""
+    key = f"derived:{current_version()['token']}:{name}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, seconds)
+    return value
+
+
 def cacheable_request(request):
     """Anonymous GETs and HEADs only: a session cookie may mean staff, who see drafts."""
     return request.method in ("GET", "HEAD") and settings.SESSION_COOKIE_NAME not in request.COOKIES

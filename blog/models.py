@@ -2,14 +2,14 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Max, Q
-from django.db.models.functions import Lower
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
-from blog.caching import content_changed
+from blog.caching import content_changed, remember
 from blog.markdown import MarkdownValidator, clean_text, render
 from blog.websub import notify_hub
 
@@ -137,9 +137,15 @@ class Category(ContentModel):
         return reverse("blog:category", kwargs={"slug": self.slug})
 
     @staticmethod
+    def tree():
+        """{pk: category} with name, slug and parent: one query, then the shared cache."""
+        categories = Category.objects.only("name", "slug", "parent_id")
+        return remember("categories", lambda: {c.pk: c for c in categories})
+
+    @staticmethod
     def lineage(category_id):
-        """[root, …, the category itself], from one query however deep the nesting."""
-        categories = {c.pk: c for c in Category.objects.only("name", "slug", "parent_id")}
+        """[root, …, the category itself], however deep the nesting."""
+        categories = Category.tree()
         chain, seen = [], set()
         while category_id in categories and category_id not in seen:
             seen.add(category_id)
@@ -149,10 +155,10 @@ class Category(ContentModel):
 
     @staticmethod
     def descendant_ids(category_id):
-        """The category and every category nested under it, from one query."""
+        """The category and every category nested under it."""
         children = {}
-        for pk, parent_id in Category.objects.values_list("pk", "parent_id"):
-            children.setdefault(parent_id, []).append(pk)
+        for category in Category.tree().values():
+            children.setdefault(category.parent_id, []).append(category.pk)
         found, todo = set(), [category_id]
         while todo:
             pk = todo.pop()
@@ -302,17 +308,22 @@ class PostQuerySet(ContentQuerySet):
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
 
     def for_listing(self):
-        """What a list of posts shows: author, section, tags, and the thread's size."""
-        now = timezone.now()
+        """What a list of posts shows: author, section, tags, and the thread's size.
+
+        Bodies stay in the database, and the thread's size is counted for the shown page
+        only (correlated subqueries, not a GROUP BY over the whole archive).
+        """
+        due = Update.objects.due().filter(post=OuterRef("pk")).order_by()
         return (
             self.select_related("author", "category")
+            .defer("body", "body_html")
             .prefetch_related("tags")
             .order_by("-published_at", "-id")
             .annotate(
-                update_count=Count("updates", filter=Q(updates__published_at__lte=now)),
-                last_update_at=Max(
-                    "updates__published_at", filter=Q(updates__published_at__lte=now)
+                update_count=Coalesce(
+                    Subquery(due.values("post").annotate(n=Count("pk")).values("n")), 0
                 ),
+                last_update_at=Subquery(due.order_by("-published_at").values("published_at")[:1]),
             )
         )
 

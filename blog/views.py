@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from taggit.models import Tag
 
-from blog.caching import current_version
+from blog.caching import current_version, remember
 from blog.feeds import author_name
 from blog.models import Category, Post, Quote, Source, Update
 
@@ -49,16 +49,63 @@ class PostListView(ListingMixin, ListView):
     paginate_by = PER_PAGE
 
 
-class PostYearArchiveView(ListingMixin, YearArchiveView):
+def archive_months():
+    """Every month with a published post, oldest first: one query per content version."""
+    return remember(
+        "archive-months", lambda: list(Post.objects.published().dates("published_at", "month"))
+    )
+
+
+class ArchiveMixin(ListingMixin):
+    """Date archives whose months, emptiness and neighbours come from archive_months()."""
+
     date_field = "published_at"
+    paginate_by = PER_PAGE
+    allow_empty = True  # an empty period is a 404 all the same: see get_date_list
+
+    def months_shown(self, months):
+        raise NotImplementedError
+
+    def get_date_list(self, queryset, date_type=None, ordering="ASC"):
+        months = self.months_shown(archive_months())
+        if not months:
+            raise Http404("Nothing was published then.")
+        return months
+
+    @staticmethod
+    def neighbour(months, after=None, before=None):
+        if after is not None:
+            return next((m for m in months if m > after), None)
+        return next((m for m in reversed(months) if m < before), None)
+
+
+class PostYearArchiveView(ArchiveMixin, YearArchiveView):
     make_object_list = True
-    paginate_by = PER_PAGE
+
+    def months_shown(self, months):
+        return [month for month in months if month.year == int(self.get_year())]
+
+    def get_next_year(self, date):
+        month = self.neighbour(archive_months(), after=date.replace(month=12, day=31))
+        return month and month.replace(month=1)
+
+    def get_previous_year(self, date):
+        month = self.neighbour(archive_months(), before=date.replace(month=1, day=1))
+        return month and month.replace(month=1)
 
 
-class PostMonthArchiveView(ListingMixin, MonthArchiveView):
-    date_field = "published_at"
+class PostMonthArchiveView(ArchiveMixin, MonthArchiveView):
     month_format = "%m"
-    paginate_by = PER_PAGE
+
+    def months_shown(self, months):
+        wanted = (int(self.get_year()), int(self.get_month()))
+        return [month for month in months if (month.year, month.month) == wanted]
+
+    def get_next_month(self, date):
+        return self.neighbour(archive_months(), after=date.replace(day=1))
+
+    def get_previous_month(self, date):
+        return self.neighbour(archive_months(), before=date.replace(day=1))
 
 
 def post_detail(request, year, month, slug):

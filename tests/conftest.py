@@ -1,4 +1,7 @@
+import os
+
 import pytest
+import redis
 from django.core.cache import cache
 
 
@@ -9,6 +12,19 @@ def isolated_media_and_cache(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session")
+def redis_url():
+    """A real Redis for the tests that need one: CI starts it; elsewhere they skip."""
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs Redis at {url} (.ci/run starts redis-server)")
+        return None
+    return url
 
 
 @pytest.fixture
