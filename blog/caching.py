@@ -20,6 +20,7 @@ from django.utils.cache import get_conditional_response, patch_cache_control, pa
 from django.utils.http import http_date, quote_etag
 
 VERSION_KEY = "dateline:content-version"
+SHARED_KEY = "dateline:shared-version"
 
 
 def code_fingerprint():
@@ -41,19 +42,23 @@ RELEASE = code_fingerprint()
 KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "X-Robots-Tag")
 
 
-def content_changed(using=None):
-    """Make every cached page stale: now, and again once the current transaction commits.
+def content_changed(using=None, shared=False):
+    """Make cached pages stale: now, and again once the current transaction commits.
 
     The second bump matters: between our write and its commit, another process may render
     the old rows and cache them under the first new version. However many rows a
     transaction writes, it bumps once more at its commit.
+
+    `shared` is for what many fragments show (a section's or tag's name, an author's,
+    a source's): it also renews the fragments that are otherwise keyed by their own rows.
     """
+    bump = new_shared_version if shared else new_version
     connection = transaction.get_connection(using)
     if connection.in_atomic_block and not any(
-        callback is new_version for _, callback, _ in connection.run_on_commit
+        callback is bump for _, callback, _ in connection.run_on_commit
     ):
-        transaction.on_commit(new_version, using=using)
-    new_version()
+        transaction.on_commit(bump, using=using)
+    bump()
 
 
 def new_version():
@@ -78,22 +83,54 @@ def new_version():
     return state
 
 
+def new_shared_version():
+    # Its own key: a read-modify-write of one key could lose a bump made meanwhile.
+    cache.set(SHARED_KEY, uuid.uuid4().hex, None)
+    return new_version()
+
+
 def current_version():
     """The site's content version: one cache read, and one query when it must be renewed."""
-    state = cache.get(VERSION_KEY)
-    if state is None or (state["next_due"] is not None and state["next_due"] <= time.time()):
-        state = new_version()
-    return state
+    found = cache.get_many([VERSION_KEY, SHARED_KEY])
+    state, shared = found.get(VERSION_KEY), found.get(SHARED_KEY)
+    if state is None or shared is None:
+        state, shared = new_shared_version(), cache.get(SHARED_KEY)
+    elif state["next_due"] is not None and state["next_due"] <= time.time():
+        # What fell due shows in lists and threads too, not only on whole pages.
+        state, shared = new_shared_version(), cache.get(SHARED_KEY)
+    return {**state, "shared": shared}
 
 
-def remember(name, compute, seconds=3600):
-    """A value derived from content (a count, a tree), kept until the content changes."""
-    key = f"derived:{current_version()['token']}:{name}"
+def remember(name, compute, seconds=3600, shared=False):
+    """A value derived from content (a count, a tree), kept until the content changes.
+
+    `shared=True` for what only changes with sections, tags, sources or authors.
+    """
+    version = current_version()
+    key = f"derived:{version['shared' if shared else 'token']}:{name}"
     value = cache.get(key)
     if value is None:
         value = compute()
         cache.set(key, value, seconds)
     return value
+
+
+def fragment_key(*parts):
+    """A rendered piece of a page, keyed by the rows it shows (and shared names, code)."""
+    raw = "|".join(str(part) for part in (RELEASE, current_version()["shared"], *parts))
+    return "fragment:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+
+def rendered_fragments(items, key, render, seconds=86400):
+    """[html for each item]: one cache read for all, rendering only the ones missing."""
+    keys = [fragment_key(*key(item)) for item in items]
+    found = cache.get_many(keys)
+    missing = [(k, item) for k, item in zip(keys, items, strict=True) if k not in found]
+    if missing:
+        fresh = dict(zip((k for k, _ in missing), render([i for _, i in missing]), strict=True))
+        cache.set_many(fresh, seconds)
+        found.update(fresh)
+    return [found[k] for k in keys]
 
 
 def cacheable_request(request):
@@ -182,10 +219,10 @@ def connect_signals():
 
 
 def row_changed(sender, using, **kwargs):
-    content_changed(using)
+    content_changed(using, shared=True)
 
 
 def user_changed(sender, using, update_fields=None, **kwargs):
     # Logging in stamps last_login: nothing readers see.
     if update_fields is None or set(update_fields) - {"last_login"}:
-        content_changed(using)
+        content_changed(using, shared=True)

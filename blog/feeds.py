@@ -10,7 +10,7 @@ from html import unescape
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -20,6 +20,7 @@ from django.utils.html import escape, strip_tags
 from django.utils.text import Truncator
 from taggit.models import Tag
 
+from blog.caching import rendered_fragments
 from blog.markdown import clean_text
 from blog.models import Category, Post, Quote, Source, Update
 
@@ -153,33 +154,48 @@ class PostFeed(SiteFeed):
         return Post.objects.published()
 
     def items_queryset(self, obj):
-        visible_updates = Update.objects.due()
-        return (
-            self.posts(obj)
-            .select_related("author", "category")
-            .prefetch_related(
-                "tags",
-                Prefetch(
-                    "updates",
-                    queryset=visible_updates.select_related("author"),
-                    to_attr="visible_updates",
-                ),
-            )
-        )
+        return self.posts(obj).select_related("author", "category").with_thread()
 
     def items(self, obj):
-        return self.latest(obj)
+        """The latest posts, each item's fields from the fragment cache when its thread and
+        row are unchanged; updates and tags are loaded for the others only."""
 
-    def item_title(self, post):
-        return post.title
+        def render(missing):
+            updates = Update.objects.due().select_related("author")
+            prefetch_related_objects(
+                missing, "tags", Prefetch("updates", queryset=updates, to_attr="visible_updates")
+            )
+            return [self.item_fields(post) for post in missing]
 
-    def item_categories(self, post):
-        return [post.category.name, *(tag.name for tag in post.tags.all())]
+        def key(post):
+            stamps = (post.modified_at, post.update_count, post.updates_modified)
+            return ("feed-item", post.pk, *stamps, post.last_update_at)
 
-    def item_updateddate(self, post):
-        # Only a new update or correction makes a story "updated"; an edit does not.
+        posts = list(self.latest(obj))
+        for post, fields in zip(posts, rendered_fragments(posts, key, render), strict=True):
+            post.feed_fields = fields
+        return posts
+
+    def item_fields(self, post):
+        """What an item shows of a post: computed once per state of the post and thread."""
+        summary = post.excerpt or plain_text(post.body_html, words=60)
+        line = self.updated_line(post)
+        parts = [f"<p><strong>{escape(line)}</strong></p>"] if line else []
+        parts.append(post.body_html)
+        for update in post.visible_updates:
+            label = update.get_kind_display()
+            parts.append(
+                f"<h3>{label}, {escape(local(update.published_at))}</h3>{update.body_html}"
+            )
         latest = post.visible_updates[-1] if post.visible_updates else None
-        return max(post.published_at, latest.published_at) if latest else post.published_at
+        return {
+            "title": post.title,
+            # Only a new update or correction makes a story "updated"; an edit does not.
+            "updated": max(post.published_at, latest.published_at) if latest else None,
+            "categories": [post.category.name, *(tag.name for tag in post.tags.all())],
+            "description": escape(f"{line} — {summary}" if line else summary),
+            "content_html": "\n".join(parts),
+        }
 
     def updated_line(self, post):
         if not post.visible_updates:
@@ -189,22 +205,20 @@ class PostFeed(SiteFeed):
         text = plain_text(latest.body_html, chars=140)
         return f"{label} {local(latest.published_at)}: {text}"
 
+    def item_title(self, post):
+        return post.feed_fields["title"]
+
+    def item_categories(self, post):
+        return post.feed_fields["categories"]
+
+    def item_updateddate(self, post):
+        return post.feed_fields["updated"] or post.published_at
+
     def item_description(self, post):
-        summary = post.excerpt or plain_text(post.body_html, words=60)
-        line = self.updated_line(post)
-        return escape(f"{line} — {summary}" if line else summary)
+        return post.feed_fields["description"]
 
     def item_extra_kwargs(self, post):
-        parts = []
-        if line := self.updated_line(post):
-            parts.append(f"<p><strong>{escape(line)}</strong></p>")
-        parts.append(post.body_html)
-        for update in post.visible_updates:
-            label = update.get_kind_display()
-            parts.append(
-                f"<h3>{label}, {escape(local(update.published_at))}</h3>{update.body_html}"
-            )
-        return {"content_html": "\n".join(parts)}
+        return {"content_html": post.feed_fields["content_html"]}
 
 
 class CategoryFeed(PostFeed):

@@ -2,7 +2,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Lower
 from django.urls import reverse
 from django.utils import timezone
@@ -68,23 +68,31 @@ class ContentQuerySet(models.QuerySet):
     """Bulk writes that skip save() and delete() still make cached pages stale."""
 
     def update(self, **kwargs):
+        # auto_now does not reach update(): cached fragments are keyed by modified_at.
+        if self.model.has_modified_at() and "modified_at" not in kwargs:
+            kwargs["modified_at"] = timezone.now()
         rows = super().update(**kwargs)
-        content_changed(self.db)
+        content_changed(self.db, self.model.shared_content)
         return rows
 
     def delete(self):
         deleted = super().delete()
-        content_changed(self.db)
+        content_changed(self.db, self.model.shared_content)
         return deleted
 
     def bulk_create(self, *args, **kwargs):
         created = super().bulk_create(*args, **kwargs)
-        content_changed(self.db)
+        content_changed(self.db, self.model.shared_content)
         return created
 
-    def bulk_update(self, *args, **kwargs):
-        rows = super().bulk_update(*args, **kwargs)
-        content_changed(self.db)
+    def bulk_update(self, objs, fields, **kwargs):
+        if self.model.has_modified_at() and "modified_at" not in fields:
+            objs, now = list(objs), timezone.now()
+            for obj in objs:
+                obj.modified_at = now
+            fields = [*fields, "modified_at"]
+        rows = super().bulk_update(objs, fields, **kwargs)
+        content_changed(self.db, self.model.shared_content)
         return rows
 
 
@@ -92,6 +100,9 @@ class ContentModel(models.Model):
     """Anything readers see: saving or deleting it makes cached pages stale."""
 
     objects = ContentQuerySet.as_manager()
+    # Shown inside many other items (a section's name in every post of it): a change
+    # renews the fragments that are otherwise keyed by their own rows.
+    shared_content = False
 
     class Meta:
         abstract = True
@@ -99,16 +110,22 @@ class ContentModel(models.Model):
     def save(self, *args, **kwargs):
         with transaction.atomic(using=kwargs.get("using")):
             super().save(*args, **kwargs)
-            content_changed(kwargs.get("using"))
+            content_changed(kwargs.get("using"), self.shared_content)
 
     def delete(self, *args, **kwargs):
         with transaction.atomic(using=kwargs.get("using")):
             deleted = super().delete(*args, **kwargs)
-            content_changed(kwargs.get("using"))
+            content_changed(kwargs.get("using"), self.shared_content)
             return deleted
+
+    @classmethod
+    def has_modified_at(cls):
+        return any(field.name == "modified_at" for field in cls._meta.concrete_fields)
 
 
 class Category(ContentModel):
+    shared_content = True
+
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=100, unique=True)
     description = models.TextField(blank=True)
@@ -140,7 +157,7 @@ class Category(ContentModel):
     def tree():
         """{pk: category} with name, slug and parent: one query, then the shared cache."""
         categories = Category.objects.only("name", "slug", "parent_id")
-        return remember("categories", lambda: {c.pk: c for c in categories})
+        return remember("categories", lambda: {c.pk: c for c in categories}, shared=True)
 
     @staticmethod
     def lineage(category_id):
@@ -245,6 +262,8 @@ def guess_kind(name):
 
 
 class Source(ContentModel):
+    shared_content = True
+
     class Kind(models.TextChoices):
         PERSON = "person", "Person"
         OUTLET = "outlet", "Outlet"
@@ -308,23 +327,28 @@ class PostQuerySet(ContentQuerySet):
         return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
 
     def for_listing(self):
-        """What a list of posts shows: author, section, tags, and the thread's size.
-
-        Bodies stay in the database, and the thread's size is counted for the shown page
-        only (correlated subqueries, not a GROUP BY over the whole archive).
-        """
-        due = Update.objects.due().filter(post=OuterRef("pk")).order_by()
+        """What a list of posts shows: author, section, the thread's size; not the bodies."""
         return (
             self.select_related("author", "category")
             .defer("body", "body_html")
-            .prefetch_related("tags")
             .order_by("-published_at", "-id")
-            .annotate(
-                update_count=Coalesce(
-                    Subquery(due.values("post").annotate(n=Count("pk")).values("n")), 0
-                ),
-                last_update_at=Subquery(due.order_by("-published_at").values("published_at")[:1]),
-            )
+            .with_thread()
+        )
+
+    def with_thread(self):
+        """The thread's size and stamps: for validators, dates, and caching the thread.
+
+        Correlated subqueries, so that a page of posts costs its rows, not the archive.
+        """
+        due = Update.objects.due().filter(post=OuterRef("pk")).order_by()
+        per_post = due.values("post")
+        corrections = due.filter(kind=Update.Kind.CORRECTION).order_by("-published_at", "-id")
+        return self.annotate(
+            update_count=Coalesce(Subquery(per_post.annotate(n=Count("pk")).values("n")), 0),
+            updates_modified=Subquery(per_post.annotate(m=Max("modified_at")).values("m")),
+            last_update_at=Subquery(per_post.annotate(m=Max("published_at")).values("m")),
+            latest_correction_id=Subquery(corrections.values("pk")[:1]),
+            latest_correction_at=Subquery(corrections.values("published_at")[:1]),
         )
 
 

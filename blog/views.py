@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Q, prefetch_related_objects
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from taggit.models import Tag
 
-from blog.caching import current_version, remember
+from blog.caching import current_version, remember, rendered_fragments
 from blog.feeds import author_name
 from blog.models import Category, Post, Quote, Source, Update
 
@@ -38,11 +38,33 @@ def feed_links(request, title, name, *args):
     return {"title": title, "rss": rss, "atom": atom, "url": request.build_absolute_uri(rss)}
 
 
+def post_items(posts):
+    """Each listed post's HTML: one cache read for the page, rendering only what changed.
+
+    A fragment is keyed by what it shows of its own row and thread; names of sections,
+    tags and authors renew them all (blog/caching.py). Tags are fetched for misses only.
+    """
+
+    def render(missing):
+        prefetch_related_objects(missing, "tags")
+        return [render_to_string("blog/_post_item.html", {"post": post}) for post in missing]
+
+    def key(post):
+        return ("post-item", post.pk, post.modified_at, post.update_count, post.last_update_at)
+
+    return rendered_fragments(list(posts), key, render)
+
+
 class ListingMixin:
-    """Evaluated per request: published() compares with the current time."""
+    """Lists of posts. Evaluated per request: published() compares with the current time."""
 
     def get_queryset(self):
         return Post.objects.published().for_listing()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["post_items"] = post_items(context["object_list"])
+        return context
 
 
 class PostListView(ListingMixin, ListView):
@@ -111,15 +133,14 @@ class PostMonthArchiveView(ArchiveMixin, MonthArchiveView):
 def post_detail(request, year, month, slug):
     # Staff see drafts and scheduled posts too, marked as such, to preview them.
     posts = Post.objects.all() if request.user.is_staff else Post.objects.published()
-    post = get_object_or_404(posts.select_related("author", "category"), slug=slug)
+    post = get_object_or_404(posts.select_related("author", "category").with_thread(), slug=slug)
     if request.path != post.get_absolute_url():
         return redirect(post, permanent=post.is_published)
     return render(request, "blog/post_detail.html", post_context(request, post))
 
 
 def post_context(request, post, update_form=None):
-    updates = list(post.updates.due().select_related("author").order_by("-published_at", "-id"))
-    corrections = [update for update in updates if update.kind == Update.Kind.CORRECTION]
+    """What the post page shows; `post` comes from Post.objects.with_thread()."""
     year, month = post.url_date()
     updates_url = reverse("blog:post_updates", args=[year, month, post.slug])
     live = None
@@ -127,13 +148,16 @@ def post_context(request, post, update_form=None):
         live = {"url": updates_url, "interval": settings.DATELINE["LIVE_POLL_SECONDS"]}
     if update_form is None and request.user.is_staff and post.is_published:
         update_form = UpdateForm()
+    latest_correction = None
+    if post.latest_correction_id:
+        latest_correction = {"id": post.latest_correction_id, "at": post.latest_correction_at}
+    thread_html, structured = post_thread(request, post)
     return {
         "post": post,
         "tags": list(post.tags.all()),
-        "updates": updates,
-        "update_ids": [update.pk for update in updates],
-        "last_update_at": updates[0].published_at if updates else None,
-        "latest_correction": corrections[0] if corrections else None,
+        "thread_html": thread_html,
+        "last_update_at": post.last_update_at,
+        "latest_correction": latest_correction,
         "breadcrumbs": Category.lineage(post.category_id),
         "feed": feed_links(
             request, f"Updates to “{post.title}”", "post_feed", year, month, post.slug
@@ -141,8 +165,22 @@ def post_context(request, post, update_form=None):
         "live": live,
         "updates_url": updates_url,
         "update_form": update_form,
-        "structured_data": structured_data(request, post, updates),
+        "structured_data": structured,
     }
+
+
+def post_thread(request, post):
+    """The thread's HTML and the page's JSON-LD, rendered once per state of the thread."""
+
+    def render(posts):
+        updates = list(post.updates.due().select_related("author").order_by("-published_at", "-id"))
+        context = {"post": post, "updates": updates, "update_ids": [u.pk for u in updates]}
+        html = render_to_string("blog/_thread.html", context)
+        return [(html, structured_data(request, post, updates))]
+
+    key = ("post-thread", thread_state(post)["etag"], request.build_absolute_uri("/"))
+    [(html, structured)] = rendered_fragments([post], lambda post: key, render)
+    return html, structured
 
 
 def structured_data(request, post, updates):
@@ -227,16 +265,7 @@ def post_updates(request, year, month, slug):
 
 
 def thread_state_query(slug):
-    visible = Q(updates__published_at__lte=timezone.now())
-    return (
-        Post.objects.published()
-        .filter(slug=slug)
-        .annotate(
-            update_count=Count("updates", filter=visible),
-            updates_modified=Max("updates__modified_at", filter=visible),
-        )
-        .first()
-    )
+    return Post.objects.published().with_thread().filter(slug=slug).first()
 
 
 def thread_state(post):
@@ -272,7 +301,7 @@ def add_update(request, year, month, slug):
     if not (request.user.is_active and request.user.is_staff):
         raise PermissionDenied
     post = get_object_or_404(
-        Post.objects.published().select_related("author", "category"), slug=slug
+        Post.objects.published().select_related("author", "category").with_thread(), slug=slug
     )
     if not post.is_at(year, month):
         raise Http404("No story at this address.")
@@ -295,18 +324,14 @@ def add_update(request, year, month, slug):
     return response
 
 
-class CategoryView(ListView):
+class CategoryView(ListingMixin, ListView):
     paginate_by = PER_PAGE
     template_name = "blog/category_detail.html"
 
     def get_queryset(self):
         self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
         # Like WordPress, a section's archive includes its subsections.
-        return (
-            Post.objects.published()
-            .for_listing()
-            .filter(category__in=Category.descendant_ids(self.category.pk))
-        )
+        return super().get_queryset().filter(category__in=Category.descendant_ids(self.category.pk))
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
@@ -317,13 +342,13 @@ class CategoryView(ListView):
         )
 
 
-class TagView(ListView):
+class TagView(ListingMixin, ListView):
     paginate_by = PER_PAGE
     template_name = "blog/tag_detail.html"
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return Post.objects.published().for_listing().filter(tags=self.tag)
+        return super().get_queryset().filter(tags=self.tag)
 
     def get_context_data(self, **kwargs):
         feed = feed_links(self.request, f"#{self.tag.name}", "tag_feed", self.tag.slug)
