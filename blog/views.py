@@ -59,7 +59,16 @@ class ListingMixin:
     """Lists of posts. Evaluated per request: published() compares with the current time."""
 
     def get_queryset(self):
-        return Post.objects.published().for_listing()
+        return Post.objects.published().order_by("-published_at", "-id")
+
+    def paginate_queryset(self, queryset, page_size):
+        # Find the page's ids from the index alone, then load just those rows: deep pages
+        # (page 5,000) skip ids, not whole rows with their thread counts.
+        ids = queryset.values_list("pk", flat=True)
+        paginator, page, ids, is_paginated = super().paginate_queryset(ids, page_size)
+        posts = Post.objects.filter(pk__in=list(ids)).for_listing()
+        page.object_list = posts
+        return paginator, page, posts, is_paginated
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -385,21 +394,28 @@ class SourceListView(ListView):
 
     paginate_by = 50
     template_name = "blog/source_list.html"
+    context_object_name = "source_list"
+
+    # Counting every quote on the site is the one aggregate over the whole archive: it is
+    # computed once per content version and kept in the shared cache.
 
     def get_queryset(self):
-        return self.ranked(visible_quotes())
+        return remember("sources-ranked", lambda: self.ranked(visible_quotes()))
 
     def get_context_data(self, **kwargs):
-        since = timezone.now() - timedelta(days=30)
-        recent_quotes = visible_quotes().filter(
-            Q(update__published_at__gte=since)
-            | Q(update__isnull=True, post__published_at__gte=since)
-        )
-        return super().get_context_data(recent=self.ranked(recent_quotes)[:10], **kwargs)
+        def recent():
+            since = timezone.now() - timedelta(days=30)
+            quotes = visible_quotes().filter(
+                Q(update__published_at__gte=since)
+                | Q(update__isnull=True, post__published_at__gte=since)
+            )
+            return self.ranked(quotes)[:10]
+
+        return super().get_context_data(recent=remember("sources-recent", recent), **kwargs)
 
     @staticmethod
     def ranked(quotes):
-        return (
+        return list(
             Source.objects.select_related("affiliation")
             .annotate(quote_count=Count("quotes", filter=Q(quotes__in=quotes)))
             .filter(quote_count__gt=0)
