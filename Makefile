@@ -36,10 +36,18 @@ worker: migrate
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
-# Throughput of the live-thread endpoint (304 and 200) beside a trivial view.
-bench: $(VENV)/.installed
+# Every public page under load beside a trivial view, page cache on and off; results in
+# bench/results/. `make bench POSTS=100000`; BENCH_ARGS="--seconds 2" for a quick look.
+POSTS ?= 1000
+BENCH_ARGS ?=
+
+$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet ".[test,bench]"
+	@touch $@
+
+bench: $(VENV)/.bench-installed
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench --posts $(POSTS) $(BENCH_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -412,7 +412,11 @@ class Post(ContentModel):
 
     class Meta:
         ordering = ["-published_at", "-id"]
-        indexes = [models.Index(fields=["status", "-published_at"], name="post_status_published")]
+        indexes = [
+            # Every list: published, newest first, ties by id; an index-only scan finds
+            # the ids of any page, however deep.
+            models.Index(fields=["status", "-published_at", "-id"], name="post_published_order"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(status="published") | Q(published_at__isnull=False),
