@@ -14,10 +14,10 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
-from django.utils.http import http_date, quote_etag
+from django.utils.http import http_date, parse_etags, quote_etag
 
 VERSION_KEY = "dateline:content-version"
 SHARED_KEY = "dateline:shared-version"
@@ -38,8 +38,6 @@ def code_fingerprint():
 
 
 RELEASE = code_fingerprint()
-# What a cached page keeps of its response: everything else is set again on the way out.
-KEPT_HEADERS = ("Content-Type", "Content-Language", "Link", "X-Robots-Tag")
 
 
 def content_changed(using=None, shared=False):
@@ -138,16 +136,27 @@ def cacheable_request(request):
     return request.method in ("GET", "HEAD") and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
 
-def page_key(request, version, query):
-    params = sorted((name, request.GET.get(name, "")) for name in query if name in request.GET)
+# The query parameters public pages read; others (utm_source…) share the page's entry.
+PAGE_PARAMETERS = ("page",)
+
+
+def page_key(request, version):
+    params = [(name, request.GET[name]) for name in PAGE_PARAMETERS if name in request.GET]
     raw = f"{RELEASE}|{version['token']}|{request.path}|{params!r}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
-def public_headers(response, etag, last_modified, max_age):
+def page_etag(key, max_age):
+    """Names the version, the page and how long clients may keep it (signed by the hash),
+    so a 304 needs no lookup: only a client sent this page at this version can hold it."""
+    signed = hashlib.sha256(f"{key}|{max_age}".encode()).hexdigest()[:32]
+    return quote_etag(f"{signed}.{max_age}")
+
+
+def public_headers(response, key, version, max_age):
     """Validators, and how long browsers and shared caches (CDN, nginx) may keep the page."""
-    response.headers["ETag"] = etag
-    response.headers["Last-Modified"] = http_date(last_modified)
+    response.headers["ETag"] = page_etag(key, max_age)
+    response.headers["Last-Modified"] = http_date(version["changed_at"])
     patch_cache_control(
         response,
         public=True,
@@ -159,51 +168,71 @@ def public_headers(response, etag, last_modified, max_age):
     return response
 
 
-def public_page(view, query=("page",), max_age=0):
-    """Serve a public page or feed from the shared cache, with validators for anyone.
+def public_page(view, max_age=0):
+    """Mark a view's answers to anonymous GETs as public: PageCacheMiddleware caches them.
 
-    `query` names the parameters the view reads (others do not make a new cache entry);
     `max_age` is how long a browser or feed reader may reuse it without asking.
     """
 
     @wraps(view)
-    def cached_view(request, *args, **kwargs):
+    def public_view(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if cacheable_request(request):
+            response.public_max_age = max_age
+        elif request.method in ("GET", "HEAD"):
+            patch_cache_control(response, private=True, no_cache=True)
+        return response
+
+    return public_view
+
+
+class PageCacheMiddleware:
+    """Answer anonymous readers from the shared cache before the rest of the stack runs.
+
+    Sits right after the security and static-file middleware: a hit skips sessions,
+    CSRF, auth, URL resolution and the view. Only responses that public_page() marked
+    are stored; anything else (staff, POSTs, cookies, errors) passes through untouched.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
         if not cacheable_request(request):
-            response = view(request, *args, **kwargs)
-            if request.method in ("GET", "HEAD"):
-                patch_cache_control(response, private=True, no_cache=True)
-            return response
+            return self.get_response(request)
         version = current_version()
-        key = f"page:{page_key(request, version, query)}"
-        # The ETag names the version and the page: a client that holds it saw this very
-        # page at this version, so If-None-Match needs no lookup.
-        etag = quote_etag(key[5:])
-        last_modified = version["changed_at"]
+        key = page_key(request, version)
+        if response := self.not_modified(request, key, version):
+            return response
         seconds = settings.DATELINE["PAGE_CACHE_SECONDS"]
-        if request.headers.get("If-None-Match"):
-            response = get_conditional_response(request, etag=etag)
-            if response is not None:
-                return public_headers(response, etag, last_modified, max_age)
-        stored = cache.get(key) if seconds else None
+        stored = cache.get(f"page:{key}") if seconds else None
         if stored is not None:
-            response = HttpResponse(stored["content"], status=200)
-            for name, value in stored["headers"].items():
-                response.headers[name] = value
+            response = HttpResponse(stored["content"], headers=stored["headers"])
         else:
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render"):
-                response.render()
-            if response.status_code != 200 or response.cookies or response.streaming:
+            response = self.get_response(request)
+            max_age = getattr(response, "public_max_age", None)
+            if max_age is None or response.status_code != 200 or response.cookies:
                 return response
+            public_headers(response, key, version, max_age)
             if seconds:
-                headers = {n: response[n] for n in KEPT_HEADERS if response.has_header(n)}
-                cache.set(key, {"content": response.content, "headers": headers}, seconds)
-        public_headers(response, etag, last_modified, max_age)
+                stored = {"content": response.content, "headers": dict(response.items())}
+                cache.set(f"page:{key}", stored, seconds)
         return get_conditional_response(
-            request, etag=etag, last_modified=last_modified, response=response
+            request,
+            etag=response["ETag"],
+            last_modified=version["changed_at"],
+            response=response,
         )
 
-    return cached_view
+    @staticmethod
+    def not_modified(request, key, version):
+        """A 304 for a client holding this page's ETag at this version, without a lookup."""
+        for tag in parse_etags(request.headers.get("If-None-Match", "")):
+            max_age = tag.strip('"').rpartition(".")[2]
+            if max_age.isdigit() and len(max_age) < 8 and tag == page_etag(key, int(max_age)):
+                response = HttpResponseNotModified()
+                return public_headers(response, key, version, int(max_age))
+        return None
 
 
 def connect_signals():

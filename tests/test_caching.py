@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory
 from django.utils import timezone
 from taggit.models import Tag
 
-from blog.caching import current_version, public_page
+from blog.caching import PageCacheMiddleware, current_version, public_page
 from blog.models import Category, Post, Source, Update
 from tests.factories import CategoryFactory, PostFactory, UpdateFactory, quoted
 
@@ -162,7 +162,7 @@ def test_posts_are_not_cached(rf, story):
         calls.append(request.method)
         return HttpResponse("done")
 
-    cached = public_page(view)
+    cached = PageCacheMiddleware(public_page(view))
     for _ in range(2):
         response = cached(rf.post("/"))
     assert calls == ["POST", "POST"]
@@ -178,7 +178,7 @@ def test_responses_that_set_cookies_are_not_cached():
         response.set_cookie("seen", "yes")
         return response
 
-    cached = public_page(view)
+    cached = PageCacheMiddleware(public_page(view))
     for _ in range(2):
         response = cached(RequestFactory().get("/cookie-page/"))
         assert response.cookies["seen"].value == "yes"
@@ -379,3 +379,14 @@ def test_a_change_made_by_another_process_shows_on_the_next_request(client, shar
         assert "First report." not in response.content.decode()
     assert "Council agrees" in client.get(story.get_absolute_url()).content.decode()
     assert "Council agrees" in client.get("/feed/").content.decode()
+
+
+def test_a_304_keeps_the_pages_own_lifetime_and_a_forged_etag_gets_the_page(client, story):
+    etag = client.get("/feed/")["ETag"]
+    not_modified = client.get("/feed/", HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert "max-age=300" in not_modified["Cache-Control"]
+    signature, _, max_age = etag.strip('"').rpartition(".")
+    forged = f'"{signature}.31536000"'
+    assert client.get("/feed/", HTTP_IF_NONE_MATCH=forged).status_code == 200
+    assert client.get("/", HTTP_IF_NONE_MATCH=etag).status_code == 200  # another page's
