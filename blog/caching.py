@@ -161,24 +161,26 @@ def public_headers(response, key, version, max_age):
         response,
         public=True,
         max_age=max_age,
-        s_maxage=settings.DATELINE["SHARED_MAX_AGE"],
+        # What readers may keep (a feed, a live poll), shared caches may keep as long.
+        s_maxage=max_age or settings.DATELINE["SHARED_MAX_AGE"],
         stale_while_revalidate=settings.DATELINE["STALE_WHILE_REVALIDATE"],
     )
     patch_vary_headers(response, ("Cookie",))
     return response
 
 
-def public_page(view, max_age=0):
+def public_page(view, max_age=None):
     """Mark a view's answers to anonymous GETs as public: PageCacheMiddleware caches them.
 
-    `max_age` is how long a browser or feed reader may reuse it without asking.
+    `max_age` names the DATELINE setting for how long a browser or feed reader may reuse
+    the answer without asking (none: revalidate every time).
     """
 
     @wraps(view)
     def public_view(request, *args, **kwargs):
         response = view(request, *args, **kwargs)
         if cacheable_request(request):
-            response.public_max_age = max_age
+            response.public_max_age = settings.DATELINE[max_age] if max_age else 0
         elif request.method in ("GET", "HEAD"):
             patch_cache_control(response, private=True, no_cache=True)
         return response

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.urls import path, register_converter
 
 from blog import feeds, views
@@ -32,10 +31,9 @@ register_converter(TwoDigitMonth, "mm")
 def feed_paths(page, feed, name):
     """RSS 2.0 at …/feed/ and Atom 1.0 at …/feed/atom/ (WordPress's addresses)."""
     # Feed readers may reuse a feed for FEED_MAX_AGE without asking; pages they revalidate.
-    max_age = settings.DATELINE["FEED_MAX_AGE"]
     return [
-        path(f"{page}feed/", public_page(feed(), max_age=max_age), name=name),
-        path(f"{page}feed/atom/", public_page(feed.atom(), max_age=max_age), name=f"{name}_atom"),
+        path(f"{page}feed/", public_page(feed(), "FEED_MAX_AGE"), name=name),
+        path(f"{page}feed/atom/", public_page(feed.atom(), "FEED_MAX_AGE"), name=f"{name}_atom"),
     ]
 
 
@@ -50,7 +48,11 @@ urlpatterns = [
         name="month",
     ),
     path("<yyyy:year>/<mm:month>/<slug:slug>/", public_page(views.post_detail), name="post"),
-    path("<yyyy:year>/<mm:month>/<slug:slug>/updates/", views.post_updates, name="post_updates"),
+    path(
+        "<yyyy:year>/<mm:month>/<slug:slug>/updates/",
+        public_page(views.post_updates, "LIVE_MAX_AGE"),
+        name="post_updates",
+    ),
     path("corrections/", public_page(views.CorrectionListView.as_view()), name="corrections"),
     path("category/<slug:slug>/", public_page(views.CategoryView.as_view()), name="category"),
     path("tag/<slug:slug>/", public_page(views.TagView.as_view()), name="tag"),
