@@ -22,7 +22,7 @@ from taggit.models import Tag
 
 from blog.caching import rendered_fragments
 from blog.markdown import clean_text
-from blog.models import Category, Post, Quote, Source, Update
+from blog.models import Category, Post, Quote, Source, Update, attach_threads
 
 
 def xml_safe(value):
@@ -154,7 +154,7 @@ class PostFeed(SiteFeed):
         return Post.objects.published()
 
     def items_queryset(self, obj):
-        return self.posts(obj).select_related("author", "category").with_thread()
+        return self.posts(obj).select_related("author", "category")
 
     def items(self, obj):
         """The latest posts, each item's fields from the fragment cache when its thread and
@@ -171,7 +171,7 @@ class PostFeed(SiteFeed):
             stamps = (post.modified_at, post.update_count, post.updates_modified)
             return ("feed-item", post.pk, *stamps, post.last_update_at)
 
-        posts = list(self.latest(obj))
+        posts = attach_threads(self.latest(obj))
         for post, fields in zip(posts, rendered_fragments(posts, key, render), strict=True):
             post.feed_fields = fields
         return posts
@@ -223,7 +223,7 @@ class PostFeed(SiteFeed):
 
 class CategoryFeed(PostFeed):
     def get_object(self, request, slug):
-        return get_object_or_404(Category, slug=slug)
+        return Category.with_slug(slug)
 
     def title(self, category):
         return f"{category.name} · {settings.DATELINE['SITE_NAME']}"

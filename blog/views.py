@@ -26,7 +26,7 @@ from taggit.models import Tag
 
 from blog.caching import current_version, remember, rendered_fragments
 from blog.feeds import author_name
-from blog.models import Category, Post, Quote, Source, Update
+from blog.models import Category, Post, Quote, Source, Update, attach_threads
 
 PER_PAGE = settings.DATELINE["POSTS_PER_PAGE"]
 
@@ -66,7 +66,7 @@ class ListingMixin:
         # (page 5,000) skip ids, not whole rows with their thread counts.
         ids = queryset.values_list("pk", flat=True)
         paginator, page, ids, is_paginated = super().paginate_queryset(ids, page_size)
-        posts = Post.objects.filter(pk__in=list(ids)).for_listing()
+        posts = attach_threads(Post.objects.filter(pk__in=list(ids)).for_listing())
         page.object_list = posts
         return paginator, page, posts, is_paginated
 
@@ -142,14 +142,15 @@ class PostMonthArchiveView(ArchiveMixin, MonthArchiveView):
 def post_detail(request, year, month, slug):
     # Staff see drafts and scheduled posts too, marked as such, to preview them.
     posts = Post.objects.all() if request.user.is_staff else Post.objects.published()
-    post = get_object_or_404(posts.select_related("author", "category").with_thread(), slug=slug)
+    post = get_object_or_404(posts.select_related("author", "category"), slug=slug)
     if request.path != post.get_absolute_url():
         return redirect(post, permanent=post.is_published)
     return render(request, "blog/post_detail.html", post_context(request, post))
 
 
 def post_context(request, post, update_form=None):
-    """What the post page shows; `post` comes from Post.objects.with_thread()."""
+    """What the post page shows."""
+    attach_threads([post])
     year, month = post.url_date()
     updates_url = reverse("blog:post_updates", args=[year, month, post.slug])
     live = None
@@ -157,16 +158,13 @@ def post_context(request, post, update_form=None):
         live = {"url": updates_url, "interval": settings.DATELINE["LIVE_POLL_SECONDS"]}
     if update_form is None and request.user.is_staff and post.is_published:
         update_form = UpdateForm()
-    latest_correction = None
-    if post.latest_correction_id:
-        latest_correction = {"id": post.latest_correction_id, "at": post.latest_correction_at}
     thread_html, structured = post_thread(request, post)
     return {
         "post": post,
         "tags": list(post.tags.all()),
         "thread_html": thread_html,
         "last_update_at": post.last_update_at,
-        "latest_correction": latest_correction,
+        "latest_correction": post.latest_correction,
         "breadcrumbs": Category.lineage(post.category_id),
         "feed": feed_links(
             request, f"Updates to “{post.title}”", "post_feed", year, month, post.slug
@@ -247,7 +245,7 @@ def post_updates(request, year, month, slug):
     if request.method == "POST":
         return add_update(request, year, month, slug)
     key = f"thread:{current_version()['token']}:{slug}"
-    state = cache.get(key)
+    state, post = cache.get(key), None
     if state is None:
         post = thread_state_query(slug)
         if post is None:
@@ -259,10 +257,11 @@ def post_updates(request, year, month, slug):
     etag = state["etag"]
     response = get_conditional_response(request, etag=etag, last_modified=state["modified"])
     if response is None:
-        html = cache.get(f"{key}:{etag}")
-        if html is None:
-            html = render_thread(request, slug)
-            cache.set(f"{key}:{etag}", html, 3600)
+
+        def render(slugs):
+            return [render_thread(post or get_object_or_404(Post.objects.published(), slug=slug))]
+
+        [html] = rendered_fragments([slug], lambda slug: ("live-thread", etag), render)
         response = HttpResponse(html)
     response.headers["ETag"] = etag
     response.headers["Last-Modified"] = http_date(state["modified"])
@@ -274,7 +273,8 @@ def post_updates(request, year, month, slug):
 
 
 def thread_state_query(slug):
-    return Post.objects.published().with_thread().filter(slug=slug).first()
+    post = Post.objects.published().filter(slug=slug).first()
+    return post and attach_threads([post])[0]
 
 
 def thread_state(post):
@@ -294,8 +294,7 @@ def thread_state(post):
     }
 
 
-def render_thread(request, slug):
-    post = get_object_or_404(Post.objects.published(), slug=slug)
+def render_thread(post):
     limit = settings.DATELINE["LIVE_UPDATES"]
     updates = post.updates.due().order_by("-published_at", "-id")
     shown = list(updates.select_related("author")[:limit])
@@ -303,14 +302,14 @@ def render_thread(request, slug):
     if len(shown) == limit:
         ids = list(updates.values_list("pk", flat=True))
     context = {"post": post, "updates": shown, "update_ids": ids}
-    return render_to_string("blog/_thread.html", context, request)
+    return render_to_string("blog/_thread.html", context)
 
 
 def add_update(request, year, month, slug):
     if not (request.user.is_active and request.user.is_staff):
         raise PermissionDenied
     post = get_object_or_404(
-        Post.objects.published().select_related("author", "category").with_thread(), slug=slug
+        Post.objects.published().select_related("author", "category"), slug=slug
     )
     if not post.is_at(year, month):
         raise Http404("No story at this address.")
@@ -338,7 +337,7 @@ class CategoryView(ListingMixin, ListView):
     template_name = "blog/category_detail.html"
 
     def get_queryset(self):
-        self.category = get_object_or_404(Category, slug=self.kwargs["slug"])
+        self.category = Category.with_slug(self.kwargs["slug"])
         # Like WordPress, a section's archive includes its subsections.
         return super().get_queryset().filter(category__in=Category.descendant_ids(self.category.pk))
 
