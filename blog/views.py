@@ -161,10 +161,8 @@ def post_context(request, post, update_form=None):
     thread_html, structured = post_thread(request, post)
     return {
         "post": post,
-        "tags": list(post.tags.all()),
+        "header_html": post_header(post),
         "thread_html": thread_html,
-        "last_update_at": post.last_update_at,
-        "latest_correction": post.latest_correction,
         "breadcrumbs": Category.lineage(post.category_id),
         "feed": feed_links(
             request, f"Updates to “{post.title}”", "post_feed", year, month, post.slug
@@ -174,6 +172,32 @@ def post_context(request, post, update_form=None):
         "update_form": update_form,
         "structured_data": structured,
     }
+
+
+def latest_correction(post):
+    """The newest visible correction (for the header's "Corrected on"), if there is one."""
+    if post.last_correction_at is None:
+        return None
+    corrections = post.updates.filter(kind=Update.Kind.CORRECTION)
+    found = corrections.filter(published_at=post.last_correction_at).order_by("-id").first()
+    return found and {"id": found.pk, "at": found.published_at}
+
+
+def post_header(post):
+    """Title, dates, byline, section and tags: rendered once per state of post and thread."""
+
+    def render(posts):
+        context = {
+            "post": post,
+            "tags": list(post.tags.all()),
+            "last_update_at": post.last_update_at,
+            "latest_correction": latest_correction(post),
+        }
+        return [render_to_string("blog/_post_header.html", context)]
+
+    stamps = (post.modified_at, post.last_update_at, post.last_correction_at)
+    [html] = rendered_fragments([post], lambda post: ("post-header", post.pk, *stamps), render)
+    return html
 
 
 def post_thread(request, post):
