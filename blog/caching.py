@@ -105,7 +105,7 @@ def remember(name, compute, seconds=3600, shared=False):
     `shared=True` for what only changes with sections, tags, sources or authors.
     """
     version = current_version()
-    key = f"derived:{version['shared' if shared else 'token']}:{name}"
+    key = f"derived:{RELEASE}:{version['shared' if shared else 'token']}:{name}"
     value = cache.get(key)
     if value is None:
         value = compute()
@@ -113,15 +113,16 @@ def remember(name, compute, seconds=3600, shared=False):
     return value
 
 
-def fragment_key(*parts):
+def fragment_key(shared, parts):
     """A rendered piece of a page, keyed by the rows it shows (and shared names, code)."""
-    raw = "|".join(str(part) for part in (RELEASE, current_version()["shared"], *parts))
+    raw = "|".join(str(part) for part in (RELEASE, shared, *parts))
     return "fragment:" + hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 def rendered_fragments(items, key, render, seconds=86400):
     """[html for each item]: one cache read for all, rendering only the ones missing."""
-    keys = [fragment_key(*key(item)) for item in items]
+    shared = current_version()["shared"]
+    keys = [fragment_key(shared, key(item)) for item in items]
     found = cache.get_many(keys)
     missing = [(k, item) for k, item in zip(keys, items, strict=True) if k not in found]
     if missing:

@@ -442,6 +442,10 @@ class Post(ContentModel):
             # Every list: published, newest first, ties by id; an index-only scan finds
             # the ids of any page, however deep.
             models.Index(fields=["status", "-published_at", "-id"], name="post_published_order"),
+            # A section's archive and feed, counted and paged the same way.
+            models.Index(
+                fields=["category", "status", "-published_at", "-id"], name="post_category_order"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

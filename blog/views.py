@@ -1,11 +1,13 @@
 import hashlib
 import json
 from datetime import timedelta
+from functools import cached_property
 
 from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, Q, prefetch_related_objects
@@ -55,8 +57,25 @@ def post_items(posts):
     return rendered_fragments(list(posts), key, render)
 
 
+class CountedOncePaginator(Paginator):
+    """Counts a list once per content version: at 100,000 posts a COUNT is the page's
+    most expensive query, and its answer only changes with the content."""
+
+    def __init__(self, *args, name, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.name = name
+
+    @cached_property
+    def count(self):
+        return remember(f"count:{self.name}", lambda: Paginator.count.func(self))
+
+
 class ListingMixin:
     """Lists of posts. Evaluated per request: published() compares with the current time."""
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        # Every page of one list (its address without ?page=) shares one count.
+        return CountedOncePaginator(queryset, per_page, name=self.request.path, **kwargs)
 
     def get_queryset(self):
         return Post.objects.published().order_by("-published_at", "-id")
