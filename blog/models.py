@@ -482,6 +482,8 @@ class Post(ContentModel):
                 Post.objects.filter(pk=self.pk).update(guid=self.guid)
             if render_body:
                 rebuild_quotes(self, None, rendered.quotes)
+            elif "published_at" in kwargs["update_fields"]:
+                Quote.objects.filter(post=self, update=None).update(published_at=self.published_at)
             notify_hub(self)
 
     def get_absolute_url(self):
@@ -593,10 +595,16 @@ class Quote(ContentModel):
     url = models.URLField(max_length=2000, blank=True)
     attribution = models.CharField(max_length=500)
     position = models.PositiveIntegerField()
+    # Its update's time, else its post's: a source's page lists quotes newest first from
+    # an index, not by sorting every quote of a much-quoted source on each visit.
+    published_at = models.DateTimeField(null=True, editable=False)
 
     class Meta:
         ordering = ["post_id", "update_id", "position"]
-        indexes = [models.Index(fields=["source", "post"], name="quote_source_post")]
+        indexes = [
+            models.Index(fields=["source", "post"], name="quote_source_post"),
+            models.Index(fields=["source", "-published_at"], name="quote_source_published"),
+        ]
 
     def __str__(self):
         return f"{self.source}: {self.text[:60]}"
@@ -619,6 +627,7 @@ def rebuild_quotes(post, update, found):
             url=quote.url if len(quote.url) <= 2000 else "",
             attribution=quote.attribution[:500],
             position=position,
+            published_at=update.published_at if update else post.published_at,
         )
         for position, quote in enumerate(found, start=1)
     )

@@ -11,7 +11,6 @@ from django.core.paginator import Paginator
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.db.models import Count, Q, prefetch_related_objects
-from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -425,10 +424,8 @@ class CorrectionListView(ListView):
 
 
 def visible_quotes():
-    return Quote.objects.filter(
-        Q(update__isnull=True) | Q(update__published_at__lte=timezone.now()),
-        post__in=Post.objects.published(),
-    )
+    """Quotes readers can see: in a published post, and in an update whose time has come."""
+    return Quote.objects.filter(published_at__lte=timezone.now(), post__in=Post.objects.published())
 
 
 class SourceListView(ListView):
@@ -447,10 +444,7 @@ class SourceListView(ListView):
     def get_context_data(self, **kwargs):
         def recent():
             since = timezone.now() - timedelta(days=30)
-            quotes = visible_quotes().filter(
-                Q(update__published_at__gte=since)
-                | Q(update__isnull=True, post__published_at__gte=since)
-            )
+            quotes = visible_quotes().filter(published_at__gte=since)
             return self.ranked(quotes)[:10]
 
         return super().get_context_data(recent=remember("sources-recent", recent), **kwargs)
@@ -479,15 +473,19 @@ class SourceView(ListView):
             visible_quotes()
             .filter(source=self.source)
             .select_related("post", "update")
-            .order_by(Coalesce("update__published_at", "post__published_at").desc(), "position")
+            .order_by("-published_at", "position")
         )
+
+    def get_paginator(self, queryset, per_page, **kwargs):
+        return CountedOncePaginator(queryset, per_page, name=self.request.path, **kwargs)
 
     def get_context_data(self, **kwargs):
         people = []
         if self.source.kind == Source.Kind.OUTLET:
-            people = self.source.people.annotate(
+            ranked = self.source.people.annotate(
                 quote_count=Count("quotes", filter=Q(quotes__in=visible_quotes()))
             ).order_by("-quote_count", "name")
+            people = remember(f"people:{self.source.pk}", lambda: list(ranked))
         feed = feed_links(
             self.request, f"Quoting {self.source.name}", "source_feed", self.source.slug
         )

@@ -1,6 +1,7 @@
 from datetime import datetime, timedelta
 
 import pytest
+import time_machine
 from django.core.cache import cache
 from django.utils import timezone
 
@@ -366,3 +367,20 @@ def test_scheduled_post_appears_once_its_time_comes(client, url):
     assert "Scheduled piece" not in client.get(url).content.decode()
     with time_machine.travel(timezone.now() + timedelta(minutes=10)):
         assert "Scheduled piece" in client.get(url).content.decode()
+
+
+def test_quotes_reach_the_source_page_when_their_post_or_update_is_published(client):
+    draft = PostFactory(
+        status=Post.Status.DRAFT,
+        published_at=None,
+        body=quoted("Nobody has the votes.", "— Dana Reyes"),
+    )
+    assert "Nobody has the votes." not in get_page(client, "/source/dana-reyes/")
+    draft.status = Post.Status.PUBLISHED
+    draft.save(update_fields=["status"])  # as the admin's publish action does
+    assert "Nobody has the votes." in get_page(client, "/source/dana-reyes/")
+    later = timezone.now() + timedelta(hours=1)
+    UpdateFactory(post=draft, body=quoted("Vote is Thursday.", "— Dana Reyes"), published_at=later)
+    assert "Vote is Thursday." not in get_page(client, "/source/dana-reyes/")
+    with time_machine.travel(later + timedelta(minutes=1)):
+        assert "Vote is Thursday." in get_page(client, "/source/dana-reyes/")

@@ -834,8 +834,11 @@ class Command(BaseCommand):
             update.pk, update.guid = pk, tag_uri("update", pk, update.published_at)
         Post.objects.bulk_create(posts, batch_size=BATCH)
         Update.objects.bulk_create([update for update, _ in updates], batch_size=BATCH)
-        rows = [(post.pk, None, text) for post, text in zip(posts, texts, strict=True)]
-        rows += [(update.post_id, update.pk, text) for update, text in updates]
+        rows = [
+            (post.pk, None, post.published_at, text)
+            for post, text in zip(posts, texts, strict=True)
+        ]
+        rows += [(u.post_id, u.pk, u.published_at, text) for u, text in updates]
         quotes = [
             Quote(
                 post_id=post_id,
@@ -845,8 +848,9 @@ class Command(BaseCommand):
                 url=url,
                 attribution=attribution,
                 position=position,
+                published_at=published_at,
             )
-            for post_id, update_id, text in rows
+            for post_id, update_id, published_at, text in rows
             for position, (source_id, quoted, url, attribution) in enumerate(text.quotes, 1)
         ]
         Quote.objects.bulk_create(quotes, batch_size=BATCH)
