@@ -331,10 +331,15 @@ class Source(ContentModel):
         self.aliases = "\n".join(aliases)
 
 
+def published_q(via=""):
+    """published() as a condition, for rows reached through a join (`via="post__"`)."""
+    return Q(**{f"{via}status": Post.Status.PUBLISHED, f"{via}published_at__lte": timezone.now()})
+
+
 class PostQuerySet(ContentQuerySet):
     def published(self):
         """The one definition of publicly visible."""
-        return self.filter(status=Post.Status.PUBLISHED, published_at__lte=timezone.now())
+        return self.filter(published_q())
 
     def for_listing(self):
         """What a list of posts shows: author, section, newest first; not the bodies.
@@ -529,7 +534,7 @@ class UpdateQuerySet(ContentQuerySet):
 
     def corrections(self):
         """Every correction readers can see, site-wide."""
-        return self.due().filter(kind=Update.Kind.CORRECTION, post__in=Post.objects.published())
+        return self.due().filter(published_q("post__"), kind=Update.Kind.CORRECTION)
 
 
 class Update(ContentModel):

@@ -27,7 +27,7 @@ from taggit.models import Tag
 
 from blog.caching import current_version, remember, rendered_fragments
 from blog.feeds import author_name
-from blog.models import Category, Post, Quote, Source, Update, attach_threads
+from blog.models import Category, Post, Quote, Source, Update, attach_threads, published_q
 
 PER_PAGE = settings.DATELINE["POSTS_PER_PAGE"]
 
@@ -425,7 +425,8 @@ class CorrectionListView(ListView):
 
 def visible_quotes():
     """Quotes readers can see: in a published post, and in an update whose time has come."""
-    return Quote.objects.filter(published_at__lte=timezone.now(), post__in=Post.objects.published())
+    # A join, not `post__in=published()`: that makes SQLite list every published post.
+    return Quote.objects.filter(published_q("post__"), published_at__lte=timezone.now())
 
 
 class SourceListView(ListView):
@@ -473,6 +474,7 @@ class SourceView(ListView):
             visible_quotes()
             .filter(source=self.source)
             .select_related("post", "update")
+            .defer("post__body", "post__body_html", "update__body", "update__body_html")
             .order_by("-published_at", "position")
         )
 
