@@ -252,7 +252,7 @@ class TagFeed(PostFeed):
         return reverse("blog:tag", args=[tag.slug])
 
     def posts(self, tag):
-        return Post.objects.published().filter(tags=tag)
+        return Post.objects.published().tagged(tag)
 
 
 class SourceFeed(PostFeed):

@@ -398,7 +398,7 @@ class TagView(ListingMixin, ListView):
 
     def get_queryset(self):
         self.tag = get_object_or_404(Tag, slug=self.kwargs["slug"])
-        return super().get_queryset().filter(tags=self.tag)
+        return super().get_queryset().tagged(self.tag)
 
     def get_context_data(self, **kwargs):
         feed = feed_links(self.request, f"#{self.tag.name}", "tag_feed", self.tag.slug)
