@@ -11,7 +11,7 @@ from html import unescape
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.db.models import Prefetch, prefetch_related_objects
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import dateformat, timezone
@@ -25,11 +25,18 @@ from blog.markdown import clean_text
 from blog.models import Category, Post, Quote, Source, Update, attach_threads
 
 
-def xml_safe(value):
+class XmlSafe(str):
+    """Text already cleaned for XML (kept with a cached feed item): not cleaned again."""
+
+
+def xml_safe(value, mark=False):
+    if isinstance(value, XmlSafe):
+        return value
     if isinstance(value, str):
-        return clean_text(value)
+        cleaned = clean_text(value)
+        return XmlSafe(cleaned) if mark else cleaned
     if isinstance(value, list | tuple):
-        return [xml_safe(item) for item in value]
+        return [xml_safe(item, mark) for item in value]
     return value
 
 
@@ -104,6 +111,12 @@ class SiteFeed(Feed):
         view.feed_type = AtomFeed
         return view
 
+    def __call__(self, request, *args, **kwargs):
+        # As Django's, but the XML is written to a string in one go, not to the response
+        # in a thousand small writes; validators come from the page cache.
+        feed = self.get_feed(self.get_object(request, *args, **kwargs), request)
+        return HttpResponse(feed.writeString("utf-8"), content_type=feed.content_type)
+
     def get_feed(self, obj, request):
         feed = super().get_feed(obj, request)
         # Feed readers show content away from our pages: links must carry the host.
@@ -157,27 +170,37 @@ class PostFeed(SiteFeed):
         return self.posts(obj).select_related("author", "category")
 
     def items(self, obj):
-        """The latest posts, each item's fields from the fragment cache when its thread and
-        row are unchanged; updates and tags are loaded for the others only."""
+        # get_feed adds the items itself, from cached fragments: Django's per-item
+        # introspection (ten attribute calls an item) cost more than the items.
+        return []
+
+    def get_feed(self, obj, request):
+        feed = super().get_feed(obj, request)
+        base = f"{request.scheme}://{request.get_host()}"
+        for item in self.cached_items(obj, base):
+            feed.add_item(**item)
+        return feed
+
+    def cached_items(self, obj, base):
+        """The latest posts as feed items, from the fragment cache while their row and
+        thread are unchanged; updates and tags are loaded for the others only."""
 
         def render(missing):
             updates = Update.objects.due().select_related("author")
             prefetch_related_objects(
                 missing, "tags", Prefetch("updates", queryset=updates, to_attr="visible_updates")
             )
-            return [self.item_fields(post) for post in missing]
+            return [self.item(post, base) for post in missing]
 
         def key(post):
             stamps = (post.modified_at, post.update_count, post.updates_modified)
-            return ("feed-item", post.pk, *stamps, post.last_update_at)
+            return ("feed-item", base, post.pk, *stamps, post.last_update_at)
 
         posts = attach_threads(self.latest(obj))
-        for post, fields in zip(posts, rendered_fragments(posts, key, render), strict=True):
-            post.feed_fields = fields
-        return posts
+        return rendered_fragments(posts, key, render)
 
-    def item_fields(self, post):
-        """What an item shows of a post: computed once per state of the post and thread."""
+    def item(self, post, base):
+        """add_item()'s arguments for one post: computed once per state of post and thread."""
         summary = post.excerpt or plain_text(post.body_html, words=60)
         line = self.updated_line(post)
         parts = [f"<p><strong>{escape(line)}</strong></p>"] if line else []
@@ -188,14 +211,24 @@ class PostFeed(SiteFeed):
                 f"<h3>{label}, {escape(local(update.published_at))}</h3>{update.body_html}"
             )
         latest = post.visible_updates[-1] if post.visible_updates else None
-        return {
+        link = base + post.get_absolute_url()
+        item = {
             "title": post.title,
-            # Only a new update or correction makes a story "updated"; an edit does not.
-            "updated": max(post.published_at, latest.published_at) if latest else None,
-            "categories": [post.category.name, *(tag.name for tag in post.tags.all())],
+            "link": link,
             "description": escape(f"{line} — {summary}" if line else summary),
-            "content_html": "\n".join(parts),
+            "unique_id": post.guid or link,
+            "unique_id_is_permalink": False,
+            "author_name": author_name(post.author),
+            "pubdate": post.published_at,
+            # Only a new update or correction makes a story "updated"; an edit does not.
+            "updateddate": max(post.published_at, latest.published_at)
+            if latest
+            else post.published_at,
+            "categories": [post.category.name, *(tag.name for tag in post.tags.all())],
+            # Feed readers show content away from our pages: links must carry the host.
+            "content_html": RELATIVE_URL.sub(rf'\1="{base}/', "\n".join(parts)),
         }
+        return {key: xml_safe(value, mark=True) for key, value in item.items()}
 
     def updated_line(self, post):
         if not post.visible_updates:
@@ -204,21 +237,6 @@ class PostFeed(SiteFeed):
         label = "Corrected" if latest.kind == Update.Kind.CORRECTION else "Updated"
         text = plain_text(latest.body_html, chars=140)
         return f"{label} {local(latest.published_at)}: {text}"
-
-    def item_title(self, post):
-        return post.feed_fields["title"]
-
-    def item_categories(self, post):
-        return post.feed_fields["categories"]
-
-    def item_updateddate(self, post):
-        return post.feed_fields["updated"] or post.published_at
-
-    def item_description(self, post):
-        return post.feed_fields["description"]
-
-    def item_extra_kwargs(self, post):
-        return {"content_html": post.feed_fields["content_html"]}
 
 
 class CategoryFeed(PostFeed):

@@ -323,7 +323,7 @@ def test_scheduled_items_appear_on_cached_pages_and_feeds_at_their_time(client, 
 
 
 def other_process(code):
-    """Run ORM code in a separate Python process on the same database and cache."""
+    """Run ORM code in a second `manage.py` process on the same database and cache."""
     database = connection.settings_dict
     if connection.vendor == "sqlite":
         url = f"sqlite:///{database['NAME']}"
@@ -340,9 +340,12 @@ def other_process(code):
         "REDIS_URL": location if location.startswith("redis://") else "",
         "CACHE_DIR": "" if location.startswith("redis://") else location,
     }
-    script = f"import django\ndjango.setup()\nfrom blog.models import *\n{code}"
+    script = f"from blog.models import Post, Update\n{code}"
     subprocess.run(
-        [sys.executable, "-c", script], env=env, check=True, cwd=django_settings.BASE_DIR
+        [sys.executable, "manage.py", "shell", "-c", script],
+        env=env,
+        check=True,
+        cwd=django_settings.BASE_DIR,
     )
 
 
