@@ -9,6 +9,7 @@ remembers when the next one falls due and renews itself then, so no cron job is 
 import hashlib
 import time
 import uuid
+from contextvars import ContextVar
 from functools import wraps
 
 from django.conf import settings
@@ -78,6 +79,8 @@ def new_version():
         "next_due": due[0].timestamp() if due else None,
     }
     cache.set(VERSION_KEY, state, None)
+    if scope := request_version.get():
+        scope.pop("version", None)
     return state
 
 
@@ -87,8 +90,22 @@ def new_shared_version():
     return new_version()
 
 
+# Within one request the version is read once (PageCacheMiddleware opens the scope);
+# a write made by the request itself clears it, so the request sees its own change.
+request_version = ContextVar("request_version", default=None)
+
+
 def current_version():
     """The site's content version: one cache read, and one query when it must be renewed."""
+    scope = request_version.get()
+    if scope is None:
+        return read_version()
+    if "version" not in scope:
+        scope["version"] = read_version()
+    return scope["version"]
+
+
+def read_version():
     found = cache.get_many([VERSION_KEY, SHARED_KEY])
     state, shared = found.get(VERSION_KEY), found.get(SHARED_KEY)
     if state is None or shared is None:
@@ -201,6 +218,13 @@ class PageCacheMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        scope = request_version.set({})
+        try:
+            return self.respond(request)
+        finally:
+            request_version.reset(scope)
+
+    def respond(self, request):
         if not cacheable_request(request):
             return self.get_response(request)
         version = current_version()
