@@ -372,9 +372,10 @@ def attach_threads(posts):
     cheaper to build and read than a correlated subquery per figure.
     """
     posts = list(posts)
+    ids = [post.pk for post in posts]
     figures = (
         Update.objects.due()
-        .filter(post__in=[post.pk for post in posts])
+        .filter(post__in=ids)
         .order_by()
         .values("post")
         .annotate(
@@ -384,6 +385,8 @@ def attach_threads(posts):
             corrected=Max("published_at", filter=Q(kind=Update.Kind.CORRECTION)),
         )
     )
+    # Like a list's count, the figures only change with the content: kept per version.
+    figures = remember(f"threads:{','.join(map(str, ids))}", lambda: list(figures))
     by_post = {row["post"]: row for row in figures}
     for post in posts:
         row = by_post.get(post.pk, {})
