@@ -3,7 +3,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.core.validators import FileExtensionValidator
 from django.db import IntegrityError, models, transaction
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Lower
 from django.http import Http404
 from django.urls import reverse
@@ -343,14 +343,15 @@ class PostQuerySet(ContentQuerySet):
         return self.filter(published_q())
 
     def tagged(self, tag):
-        """Posts with this tag, as a semi-join PostgreSQL can walk in list order: a plain
-        join sorts every post of a big tag (70 ms for 36,000 posts, against 0.2 ms)."""
+        """Posts with this tag, as EXISTS: both engines walk the list's index and stop at a
+        page. At 100,000 posts, for a tag on a third of them, a join took 70 ms on
+        PostgreSQL and IN 104 ms on SQLite; EXISTS 1.3 and 1.4 ms."""
         from taggit.models import TaggedItem
 
-        items = TaggedItem.objects.filter(
-            tag=tag, content_type=ContentType.objects.get_for_model(Post)
+        tagged = TaggedItem.objects.filter(
+            tag=tag, content_type=ContentType.objects.get_for_model(Post), object_id=OuterRef("pk")
         )
-        return self.filter(pk__in=items.values("object_id"))
+        return self.filter(Exists(tagged))
 
     def for_listing(self):
         """What a list of posts shows: author, section, newest first; not the bodies.
