@@ -374,20 +374,23 @@ def attach_threads(posts):
     """
     posts = list(posts)
     ids = [post.pk for post in posts]
-    figures = (
-        Update.objects.due()
-        .filter(post__in=ids)
-        .order_by()
-        .values("post")
-        .annotate(
-            count=Count("pk"),
-            modified=Max("modified_at"),
-            last=Max("published_at"),
-            corrected=Max("published_at", filter=Q(kind=Update.Kind.CORRECTION)),
+
+    def count():
+        return list(
+            Update.objects.due()
+            .filter(post__in=ids)
+            .order_by()
+            .values("post")
+            .annotate(
+                count=Count("pk"),
+                modified=Max("modified_at"),
+                last=Max("published_at"),
+                corrected=Max("published_at", filter=Q(kind=Update.Kind.CORRECTION)),
+            )
         )
-    )
+
     # Like a list's count, the figures only change with the content: kept per version.
-    figures = remember(f"threads:{','.join(map(str, ids))}", lambda: list(figures))
+    figures = remember(f"threads:{','.join(map(str, ids))}", count)
     by_post = {row["post"]: row for row in figures}
     for post in posts:
         row = by_post.get(post.pk, {})
