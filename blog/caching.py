@@ -16,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotModified
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_etags, quote_etag
@@ -203,6 +204,7 @@ def public_page(view, max_age=None):
             patch_cache_control(response, private=True, no_cache=True)
         return response
 
+    public_view.is_public_page = True
     return public_view
 
 
@@ -225,7 +227,7 @@ class PageCacheMiddleware:
             request_version.reset(scope)
 
     def respond(self, request):
-        if not cacheable_request(request):
+        if not (cacheable_request(request) and self.is_public_page(request)):
             return self.get_response(request)
         version = current_version()
         key = page_key(request, version)
@@ -250,6 +252,16 @@ class PageCacheMiddleware:
             last_modified=version["changed_at"],
             response=response,
         )
+
+    @staticmethod
+    def is_public_page(request):
+        """Only addresses served by a public_page() view consult the cache: the admin,
+        /healthz and anything else pay nothing for it."""
+        try:
+            match = resolve(request.path_info, getattr(request, "urlconf", None))
+        except Resolver404:
+            return False
+        return getattr(match.func, "is_public_page", False)
 
     @staticmethod
     def not_modified(request, key, version):

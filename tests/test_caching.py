@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.http import HttpResponse
 from django.test import Client, RequestFactory
+from django.urls import path
 from django.utils import timezone
 from taggit.models import Tag
 
@@ -155,21 +156,33 @@ def test_staff_are_never_served_from_the_cache_nor_fill_it(staff_client, story):
     assert "Add an update" not in client.get(story.get_absolute_url()).content.decode()
 
 
-def test_posts_are_not_cached(rf, story):
+def served_alone(view, method="get"):
+    """Two requests for `view`, marked public and mounted at /page/, through the middleware."""
+    urls = type("urls", (), {"urlpatterns": [path("page/", public_page(view))]})
+    middleware = PageCacheMiddleware(lambda request: urls.urlpatterns[0].callback(request))
+    responses = []
+    for _ in range(2):
+        request = getattr(RequestFactory(), method)("/page/")
+        request.urlconf = urls
+        responses.append(middleware(request))
+    return responses
+
+
+def test_a_public_page_is_stored_but_posts_are_not(story):
     calls = []
 
     def view(request):
         calls.append(request.method)
         return HttpResponse("done")
 
-    cached = PageCacheMiddleware(public_page(view))
-    for _ in range(2):
-        response = cached(rf.post("/"))
-    assert calls == ["POST", "POST"]
-    assert "public" not in response.get("Cache-Control", "")
+    first, again = served_alone(view)
+    assert calls == ["GET"] and "public" in again["Cache-Control"]  # the second from cache
+    first, again = served_alone(view, "post")
+    assert calls == ["GET", "POST", "POST"]
+    assert "public" not in again.get("Cache-Control", "")
 
 
-def test_responses_that_set_cookies_are_not_cached():
+def test_responses_that_set_cookies_are_not_cached(story):
     calls = []
 
     def view(request):
@@ -178,9 +191,7 @@ def test_responses_that_set_cookies_are_not_cached():
         response.set_cookie("seen", "yes")
         return response
 
-    cached = PageCacheMiddleware(public_page(view))
-    for _ in range(2):
-        response = cached(RequestFactory().get("/cookie-page/"))
+    for response in served_alone(view):
         assert response.cookies["seen"].value == "yes"
         assert "ETag" not in response
     assert len(calls) == 2
@@ -393,3 +404,12 @@ def test_a_304_keeps_the_pages_own_lifetime_and_a_forged_etag_gets_the_page(clie
     forged = f'"{signature}.31536000"'
     assert client.get("/feed/", HTTP_IF_NONE_MATCH=forged).status_code == 200
     assert client.get("/", HTTP_IF_NONE_MATCH=etag).status_code == 200  # another page's
+
+
+def test_only_public_pages_consult_the_cache(client, story, django_assert_num_queries):
+    client.get("/")
+    cache.clear()
+    # /healthz is not a public page: no version is read or renewed for it.
+    with django_assert_num_queries(1):  # its own SELECT 1
+        assert client.get("/healthz").status_code == 200
+    assert cache.get("dateline:content-version") is None
