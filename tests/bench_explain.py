@@ -6,8 +6,11 @@ Prints each query's execution time and any sequential scan in its plan. The quer
 built by the same code the pages use, on the largest tag and the most-quoted source.
 """
 
+import os
+
 import django
 
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 django.setup()
 
 from django.db import connection  # noqa: E402
