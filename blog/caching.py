@@ -208,6 +208,31 @@ def public_page(view, max_age=None):
     return public_view
 
 
+# Stands for the CSP nonce in a stored page. Escaping turns any "<" a writer types into
+# "&lt;", so this can only be where the template put the nonce.
+NONCE_MARK = b"<!csp-nonce>"
+
+
+def storable(request, response):
+    """What the cache keeps of a page: its body and headers, without this answer's nonce.
+
+    A nonce must never be sent twice, so the body keeps a mark where it was, and the CSP
+    header (added outside this middleware) is never stored."""
+    content = response.content
+    nonce = getattr(request, "_csp_nonce", None)
+    if nonce:  # a LazyNonce is true only once something (a template) has used it
+        content = content.replace(str(nonce).encode(), NONCE_MARK)
+    return {"content": content, "headers": dict(response.items()), "nonce": bool(nonce)}
+
+
+def with_nonce(request, stored):
+    """A stored body with a nonce made for this answer; the CSP middleware sends the same."""
+    if not stored.get("nonce"):
+        return stored["content"]
+    nonce = getattr(request, "_csp_nonce", None)
+    return stored["content"].replace(NONCE_MARK, str(nonce if nonce is not None else "").encode())
+
+
 class PageCacheMiddleware:
     """Answer anonymous readers from the shared cache before the rest of the stack runs.
 
@@ -236,7 +261,7 @@ class PageCacheMiddleware:
         seconds = settings.DATELINE["PAGE_CACHE_SECONDS"]
         stored = cache.get(f"page:{key}") if seconds else None
         if stored is not None:
-            response = HttpResponse(stored["content"], headers=stored["headers"])
+            response = HttpResponse(with_nonce(request, stored), headers=stored["headers"])
         else:
             response = self.get_response(request)
             max_age = getattr(response, "public_max_age", None)
@@ -244,8 +269,7 @@ class PageCacheMiddleware:
                 return response
             public_headers(response, key, version, max_age)
             if seconds:
-                stored = {"content": response.content, "headers": dict(response.items())}
-                cache.set(f"page:{key}", stored, seconds)
+                cache.set(f"page:{key}", storable(request, response), seconds)
         return get_conditional_response(
             request,
             etag=response["ETag"],

@@ -5,8 +5,10 @@ from django.views.static import serve
 
 from blog.admin import markdown_preview, markdown_upload
 
+handler500 = "blog.views.server_error"
+
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(settings.ADMIN_URL, admin.site.urls),
     # Named as django-markdownx expects, but staff-only and sanitised (see blog/admin.py).
     path("markdownx/markdownify/", markdown_preview, name="markdownx_markdownify"),
     path("markdownx/upload/", markdown_upload, name="markdownx_upload"),

@@ -206,8 +206,7 @@ def test_source_list_shows_quote_counts(staff_client):
 
 
 def test_non_staff_cannot_reach_the_admin(client, django_user_model):
-    django_user_model.objects.create_user("reader", password="x-not-real-x")
-    client.login(username="reader", password="x-not-real-x")
+    client.force_login(django_user_model.objects.create_user("reader"))
     response = client.get("/admin/blog/post/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
 

@@ -6,6 +6,7 @@ that cannot start fails the run instead.
 
 import os
 import shutil
+import time
 from datetime import timedelta
 
 import pytest
@@ -112,9 +113,7 @@ def test_update_added_in_the_admin_appears_on_an_open_page_without_reload(
     saved.save()
     reader.locator(".updates > li", has_text="the vote is Friday").wait_for(timeout=10_000)
     saved.delete()
-    reader.wait_for_function(
-        "document.querySelectorAll('.updates > li').length === 0", timeout=10_000
-    )
+    wait_until(reader, "document.querySelectorAll('.updates > li').length === 0")
 
 
 def test_staff_add_an_update_from_the_page_and_closing_stops_polling(browser, live, story, editor):
@@ -179,3 +178,137 @@ def test_polling_slows_down_while_the_tab_is_hidden(browser, live, story):
     polls.clear()
     page.wait_for_timeout(3_500)
     assert polls == []
+
+
+# --- Content Security Policy: everything works with zero violations --------------------
+
+WATCH_CSP = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+    window.__csp.push(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+        + ` at ${event.sourceFile || document.location.pathname}:${event.lineNumber}`);
+});
+"""
+
+
+@pytest.fixture
+def watched(browser):
+    """A page that records every CSP violation: the event, and the console's report of it."""
+    context = browser.new_context()
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    page.console_errors = []
+    page.on(
+        "console",
+        lambda message: (
+            page.console_errors.append(message.text)
+            if message.type in ("error", "warning")
+            else None
+        ),
+    )
+    yield page
+    context.close()
+
+
+def wait_until(page, expression, timeout=10.0):
+    """Poll a JavaScript expression from outside the page (page.wait_for_function compiles
+    its predicate inside the page, which a policy without 'unsafe-eval' rightly refuses)."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        page.wait_for_timeout(100)
+
+
+def violations(page):
+    reported = page.evaluate("window.__csp || []")
+    console = [text for text in page.console_errors if "Content Security Policy" in text]
+    return reported + console
+
+
+def png_bytes():
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (40, 30), (200, 30, 30)).save(buffer, "PNG")
+    return list(buffer.getvalue())
+
+
+def test_public_pages_and_the_live_thread_run_under_the_csp(watched, live, story, editor):
+    from tests.factories import UpdateFactory
+
+    UpdateFactory(post=story, author=editor, body="> Not yet.\n>\n> — Dana Reyes, The Tribune")
+    page = watched
+    for url in ["/", "/sources/", "/source/dana-reyes/", "/corrections/", "/no-such-page/"]:
+        page.goto(f"{live.url}{url}")
+        assert violations(page) == [], url
+    page.goto(f"{live.url}{story.get_absolute_url()}")
+    policy = page.evaluate("document.querySelector('script[type=\"application/ld+json\"]').nonce")
+    assert policy  # the JSON-LD block carries this answer's nonce
+    UpdateFactory(post=story, author=editor, body="Arrives by polling, under the policy.")
+    page.locator(".updates > li", has_text="Arrives by polling").wait_for(timeout=10_000)
+    assert violations(page) == []
+
+    # Staff post from the page itself (fetch, CSRF token from the form).
+    log_in(page, live.url, editor.username)
+    page.goto(f"{live.url}{story.get_absolute_url()}")
+    page.fill(".add-update textarea[name='body']", "Posted under the policy.")
+    page.click(".add-update button[type=submit]")
+    page.locator(".updates > li", has_text="Posted under the policy.").wait_for(timeout=10_000)
+    assert violations(page) == []
+
+
+def test_the_admin_and_the_markdown_editor_run_under_the_csp(watched, live, editor):
+    from blog.models import Post
+    from tests.factories import CategoryFactory
+
+    CategoryFactory(name="Politics", slug="politics")
+    page = watched
+    log_in(page, live.url, editor.username)
+    for url in ["/admin/", "/admin/blog/post/", "/admin/blog/source/", "/admin/blog/category/"]:
+        page.goto(f"{live.url}{url}")
+        assert violations(page) == [], url
+
+    page.goto(f"{live.url}/admin/blog/post/add/")
+    page.fill("#id_title", "Written under the policy")
+    # The category autocomplete (select2, jQuery): open, search, pick.
+    page.click(".field-category .select2-selection")
+    page.fill(".select2-search__field", "Poli")
+    page.locator(".select2-results__option", has_text="Politics").click()
+    # markdownx's live preview: typed Markdown comes back rendered.
+    body = page.locator("#id_body")
+    body.fill("> Nobody has the votes.\n>\n> — Dana Reyes, The Tribune\n\nAnd **more**.")
+    body.dispatch_event("keyup")
+    page.locator(".markdownx-preview figure.quote figcaption", has_text="Dana Reyes").wait_for(
+        timeout=10_000
+    )
+    # markdownx's image upload: a file dropped on the editor is uploaded and linked.
+    page.evaluate(
+        """(bytes) => {
+            const file = new File([new Uint8Array(bytes)], "photo.png", {type: "image/png"});
+            const data = new DataTransfer();
+            data.items.add(file);
+            const body = document.querySelector("#id_body");
+            for (const type of ["dragenter", "dragover", "drop"]) {
+                body.dispatchEvent(new DragEvent(type, {dataTransfer: data, bubbles: true}));
+            }
+        }""",
+        png_bytes(),
+    )
+    wait_until(page, "document.querySelector('#id_body').value.includes('/media/uploads/')")
+    page.locator(".markdownx-preview img").wait_for(timeout=10_000)
+    # The date and time shortcuts, and the collapsed fieldsets.
+    page.locator(".field-published_at a", has_text="Today").first.click()
+    page.locator(".field-published_at a", has_text="Now").first.click()
+    page.select_option("#id_status", "published")
+    page.click("input[name='_continue']")
+    page.wait_for_selector(".messagelist .success")
+    post = Post.objects.get(title="Written under the policy")
+    assert post.category.slug == "politics" and "/media/uploads/" in post.body
+    assert violations(page) == []
+
+    page.goto(f"{live.url}{post.get_absolute_url()}")
+    page.locator(".post-body img").wait_for()
+    assert page.evaluate("document.querySelector('.post-body img').naturalWidth") == 40
+    assert violations(page) == []

@@ -22,6 +22,6 @@ class Command(BaseCommand):
             user.save()
             self.stdout.write(f"Created the admin account “{username}”.")
         self.stdout.write(
-            f"Log in at http://127.0.0.1:8000/admin/ as {username!r} "
+            f"Log in at http://127.0.0.1:8000/{settings.ADMIN_URL} as {username!r} "
             + (f"with password {password!r}." if created else "(password unchanged).")
         )
