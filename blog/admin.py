@@ -1,12 +1,13 @@
-from io import BytesIO
+import posixpath
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -15,10 +16,11 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from markdownx.forms import ImageForm
+from markdownx.settings import MARKDOWNX_IMAGE_MAX_SIZE, MARKDOWNX_MEDIA_PATH
 from markdownx.views import ImageUploadView
 from markdownx.widgets import AdminMarkdownxWidget
-from PIL import Image, UnidentifiedImageError
 
+from blog.images import clean_upload
 from blog.markdown import render_markdown
 from blog.models import Category, Post, Quote, Source, Update
 
@@ -44,31 +46,38 @@ def markdown_preview(request):
     return HttpResponse(render_markdown(request.POST["content"]))
 
 
-IMAGE_FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
-
-
 class EditorImageForm(ImageForm):
-    """markdownx's form trusts the browser's content type; this one reads the file."""
+    """markdownx's form, storing a re-encoded copy named after the format found in it."""
 
     def clean(self):
         upload = self.cleaned_data.get("image")
         if upload is None:
             raise ValidationError("Choose an image to upload.")
-        try:
-            with Image.open(BytesIO(upload.read())) as image:
-                image.verify()
-                kind = image.format
-        except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-            raise ValidationError("This file is not an image we can read.") from error
-        finally:
-            upload.seek(0)
-        if kind not in IMAGE_FORMATS:
-            raise ValidationError("Upload a JPEG, PNG, GIF or WebP image.")
-        upload.content_type = IMAGE_FORMATS[kind]
+        self.cleaned_image = clean_upload(upload, fit=MARKDOWNX_IMAGE_MAX_SIZE["size"])
+        # markdownx's own checks (its allowed types, its size limit), on what we found.
+        upload.content_type = self.cleaned_image.content_type
         return super().clean()
 
+    def save(self, commit=True):
+        """Store the image; the URL it is served at. (markdownx's view always commits.)"""
+        name = posixpath.join(MARKDOWNX_MEDIA_PATH, self.cleaned_image.name)
+        return default_storage.url(default_storage.save(name, self.cleaned_image))
 
-markdown_upload = staff_only(ImageUploadView.as_view(form_class=EditorImageForm))
+
+class EditorImageUpload(ImageUploadView):
+    """markdownx's upload view, answering in JSON whether or not the editor made the call."""
+
+    form_class = EditorImageForm
+    http_method_names = ["post"]
+
+    def form_invalid(self, form):
+        return JsonResponse(form.errors, status=400)
+
+    def form_valid(self, form):
+        return JsonResponse({"image_code": f"![]({form.save()})"})
+
+
+markdown_upload = staff_only(EditorImageUpload.as_view())
 
 
 # --- Posts ---------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.core.validators import FileExtensionValidator
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q
 from django.db.models.functions import Lower
@@ -12,6 +11,7 @@ from django.utils.text import slugify
 from taggit.managers import TaggableManager
 
 from blog.caching import content_changed, remember
+from blog.images import CleanImageField
 from blog.markdown import MarkdownValidator, clean_text, render
 from blog.websub import notify_hub
 
@@ -402,6 +402,7 @@ def attach_threads(posts):
 
 
 def validate_image_size(image):
+    """Migration 0001 names this; blog/images.py checks uploads' size now."""
     if image.size > settings.MARKDOWNX_UPLOAD_MAX_SIZE:
         limit = settings.MARKDOWNX_UPLOAD_MAX_SIZE // (1024 * 1024)
         raise ValidationError(f"Images can be at most {limit} MB.")
@@ -445,13 +446,11 @@ class Post(ContentModel):
     )
     developing_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
     guid = models.CharField(max_length=255, blank=True, editable=False)
-    image = models.ImageField(
+    image = CleanImageField(
         upload_to="posts/%Y/%m/",
         blank=True,
-        validators=[
-            FileExtensionValidator(["jpg", "jpeg", "png", "gif", "webp"]),
-            validate_image_size,
-        ],
+        help_text="A JPEG, PNG, GIF or WebP image. It is stored without its metadata "
+        "(camera, place).",
     )
     image_alt = models.CharField(
         max_length=300, blank=True, help_text="Describe the image for readers who cannot see it."
