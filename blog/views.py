@@ -514,6 +514,7 @@ def healthz(request):
 
 def server_error(request):
     """The 500 page, self-contained; its inline style is allowed by this answer's nonce."""
+    # A LazyNonce is false until first used: test for None, not truth.
     nonce = getattr(request, "_csp_nonce", None)
-    html = loader.get_template("500.html").render({"csp_nonce": nonce or ""})
+    html = loader.get_template("500.html").render({"csp_nonce": "" if nonce is None else nonce})
     return HttpResponseServerError(html)

@@ -312,3 +312,18 @@ def test_the_admin_and_the_markdown_editor_run_under_the_csp(watched, live, edit
     page.locator(".post-body img").wait_for()
     assert page.evaluate("document.querySelector('.post-body img').naturalWidth") == 40
     assert violations(page) == []
+
+
+def test_the_watch_sees_a_violation(watched, live):
+    """The two tests above prove something only if a violation would be seen."""
+    watched.goto(f"{live.url}/")
+    watched.evaluate(
+        """() => {
+            const script = document.createElement("script");
+            script.textContent = "window.__ran = true";
+            document.body.append(script);
+        }"""
+    )
+    wait_until(watched, "window.__csp.length > 0", timeout=5)
+    assert watched.evaluate("window.__ran === undefined")
+    assert any("script-src" in violation for violation in violations(watched))
