@@ -5,16 +5,31 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test bench lint format migrate demo clean
+.PHONY: run worker test bench lint format migrate demo clean audit lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# Reinstall only when the dependency list changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet ".[test]"
+# Reinstall only when the dependency list changes. requirements.lock pins every package
+# (`make lock` renews it), so what is tested is what `make audit` checks.
+$(VENV)/.installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock ".[test]"
 	@touch $@
+
+# Pin today's releases of everything pyproject.toml asks for, in a scratch virtualenv.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	{ echo "# Every package, pinned: make lock renews it; make audit checks it."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^dateline'; } > requirements.lock
+	rm -rf .lock-venv
+
+# Known vulnerabilities in the locked set (pip-audit, with PyPI's advisory data); it
+# fails on any finding, and on any package it could not check.
+audit: $(VENV)/.installed
+	$(BIN)/pip-audit --requirement requirements.lock --no-deps --disable-pip --strict \
+		--progress-spinner off
 
 migrate: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
@@ -41,8 +56,8 @@ test: $(VENV)/.installed
 POSTS ?= 1000
 BENCH_ARGS ?=
 
-$(VENV)/.bench-installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet ".[test,bench]"
+$(VENV)/.bench-installed: pyproject.toml requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --constraint requirements.lock ".[test,bench]"
 	@touch $@
 
 bench: $(VENV)/.bench-installed
