@@ -3,8 +3,8 @@ FROM python:3.12-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
 
-COPY pyproject.toml ./
-RUN pip install --no-cache-dir . && rm -rf build *.egg-info
+COPY pyproject.toml requirements.lock ./
+RUN pip install --no-cache-dir --constraint requirements.lock . && rm -rf build *.egg-info
 
 COPY . .
 RUN PRODUCTION=1 SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost \
