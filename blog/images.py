@@ -66,7 +66,7 @@ def clean_upload(file, fit=None):
             frames = 1 if kind == "JPEG" else getattr(image, "n_frames", 1)
             check_size(image.size, frames)
             loop = image.info.get("loop")
-            pixels, durations = decode(image, kind, frames)
+            pixels, durations = decode(image, frames)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ValidationError(TOO_MANY_PIXELS) from error
     except UnidentifiedImageError as error:
@@ -86,7 +86,7 @@ def check_size(size, frames):
         raise ValidationError(f"Animations can have at most {MAX_FRAMES:,} frames.")
 
 
-def decode(image, kind, frames):
+def decode(image, frames):
     """Each frame's pixels, upright and in sRGB, with no metadata; and their durations."""
     icc = image.info.get("icc_profile")
     pixels, durations = [], []
@@ -124,7 +124,7 @@ def in_srgb(image, icc):
 def scaled_down(image, fit):
     if image.width <= fit[0] and image.height <= fit[1]:
         return image
-    if image.mode not in {"RGB", "RGBA", "L", "LA"}:
+    if image.mode in {"P", "1"}:
         # Palette and 1-bit images would be resized without smoothing.
         image = image.convert("RGBA")
     image.thumbnail(fit, Image.Resampling.LANCZOS)

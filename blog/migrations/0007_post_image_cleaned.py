@@ -5,15 +5,18 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('blog', '0006_quote_published_at'),
+        ("blog", "0006_quote_published_at"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='post',
-            name='image',
-            field=blog.images.CleanImageField(blank=True, help_text='A JPEG, PNG, GIF or WebP image. It is stored without its metadata (camera, place).', upload_to='posts/%Y/%m/'),
+            model_name="post",
+            name="image",
+            field=blog.images.CleanImageField(
+                blank=True,
+                help_text="A JPEG, PNG, GIF or WebP image. It is stored without its metadata (camera, place).",
+                upload_to="posts/%Y/%m/",
+            ),
         ),
     ]
