@@ -2,7 +2,10 @@ import posixpath
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
+from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
@@ -19,6 +22,7 @@ from markdownx.forms import ImageForm
 from markdownx.settings import MARKDOWNX_IMAGE_MAX_SIZE, MARKDOWNX_MEDIA_PATH
 from markdownx.views import ImageUploadView
 from markdownx.widgets import AdminMarkdownxWidget
+from taggit.models import Tag
 
 from blog.images import clean_upload
 from blog.markdown import render_markdown
@@ -80,10 +84,100 @@ class EditorImageUpload(ImageUploadView):
 markdown_upload = staff_only(EditorImageUpload.as_view())
 
 
+# --- What a client can tamper with: a form error or a 4xx, never a 500 ---------------
+
+
+def could_be_key(field, value):
+    """Whether `value`, as a client sent it, converts to a key that `field` can hold: "abc",
+    "1.5" or a number beyond the column's range name no row, and a query given one fails."""
+    try:
+        field.run_validators(field.to_python(value))
+    except ValidationError:
+        return False
+    return True
+
+
+class KnownKeysMixin:
+    """Shows a form again with only the chosen values that could be keys: the admin's own
+    autocomplete widget looks a tampered value up as it is, and the query fails."""
+
+    def optgroups(self, name, value, attr=None):
+        target = self.field.remote_field.model._meta
+        key = target.get_field(getattr(self.field.remote_field, "field_name", target.pk.name))
+        return super().optgroups(name, [v for v in value if could_be_key(key, v)], attr)
+
+
+class KnownKeysSelect(KnownKeysMixin, AutocompleteSelect):
+    pass
+
+
+class KnownKeysSelectMultiple(KnownKeysMixin, AutocompleteSelectMultiple):
+    pass
+
+
+class TamperProofChangeList(ChangeList):
+    """Filters it cannot run go to Django's "?e=1" page, as the ones it knows to refuse do."""
+
+    def get_filters(self, request):
+        lookups = self.get_filters_params()
+        if any("\x00" in value for values in lookups.values() for value in values):
+            # No stored text holds a NUL, and PostgreSQL refuses to look for one.
+            raise IncorrectLookupParameters("A filter holds a NUL character.")
+        try:
+            return super().get_filters(request)
+        except OverflowError as error:  # ?published_at__year=99999999999999999999
+            raise IncorrectLookupParameters(error) from error
+
+
+class BoundedInline:
+    """An inline of a post's rows that builds forms for those rows and a few new ones. Django
+    builds as many as the formset's TOTAL_FORMS asks, up to 2,000, and shows them all again
+    with the error: a tampered count kept a worker busy for half a minute."""
+
+    new_rows = 20
+
+    def get_formset(self, request, obj=None, **kwargs):
+        limit = self.new_rows + (self.model.objects.filter(post=obj).count() if obj else 0)
+        return super().get_formset(request, obj, max_num=limit, absolute_max=limit, **kwargs)
+
+
+class TamperProofAdmin(admin.ModelAdmin):
+    """A model admin that answers a tampered form, action or query with a form error or a
+    4xx where Django's own gave a 500. Every model of ours is edited through one."""
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            widget = KnownKeysSelect(db_field, self.admin_site, using=kwargs.get("using"))
+            kwargs.setdefault("widget", widget)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if db_field.name in self.get_autocomplete_fields(request):
+            widget = KnownKeysSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
+            kwargs.setdefault("widget", widget)
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_changelist(self, request, **kwargs):
+        return TamperProofChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        # The change list's search and the autocomplete's: as for filters, a NUL finds nothing.
+        if "\x00" in search_term:
+            return queryset.none(), False
+        return super().get_search_results(request, queryset, search_term)
+
+    def response_action(self, request, queryset, *args, **kwargs):
+        selected = request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME)
+        if not all(could_be_key(self.model._meta.pk, pk) for pk in selected):
+            # No browser sends these: Django answers a tampered `_to_field` the same way.
+            raise SuspiciousOperation("An action was asked for on ids that cannot exist.")
+        return super().response_action(request, queryset, *args, **kwargs)
+
+
 # --- Posts ---------------------------------------------------------------------------
 
 
-class UpdateInline(admin.StackedInline):
+class UpdateInline(BoundedInline, admin.StackedInline):
     model = Update
     extra = 1
     fields = ["kind", "published_at", "body", "author"]
@@ -98,7 +192,7 @@ class UpdateInline(admin.StackedInline):
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
 
-class QuoteInline(admin.TabularInline):
+class QuoteInline(BoundedInline, admin.TabularInline):
     model = Quote
     fk_name = "post"
     extra = 0
@@ -148,6 +242,14 @@ class PostAdminForm(forms.ModelForm):
         ]
         widgets = {"body": AdminMarkdownxWidget(attrs={"rows": 24})}
 
+    def clean_tags(self):
+        # taggit's field takes a tag of any length; the column, on PostgreSQL, does not.
+        tags = self.cleaned_data["tags"]
+        limit = Tag._meta.get_field("name").max_length
+        if any(len(tag) > limit for tag in tags):
+            raise ValidationError(f"A tag can be at most {limit} characters long.")
+        return tags
+
 
 def rows_per_post(model):
     """A post's number of updates or quotes, as a subquery (two joins would multiply)."""
@@ -156,7 +258,7 @@ def rows_per_post(model):
 
 
 @admin.register(Post)
-class PostAdmin(admin.ModelAdmin):
+class PostAdmin(TamperProofAdmin):
     form = PostAdminForm
     inlines = [UpdateInline, QuoteInline]
     list_display = [
@@ -287,7 +389,7 @@ class PostAdmin(admin.ModelAdmin):
 
 
 @admin.register(Category)
-class CategoryAdmin(admin.ModelAdmin):
+class CategoryAdmin(TamperProofAdmin):
     list_display = ["name", "slug", "parent"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
@@ -331,7 +433,7 @@ def merge_sources(target, duplicates):
 
 
 @admin.register(Source)
-class SourceAdmin(admin.ModelAdmin):
+class SourceAdmin(TamperProofAdmin):
     list_display = ["name", "kind", "affiliation", "quote_count"]
     list_filter = ["kind"]
     list_select_related = ["affiliation"]
@@ -342,7 +444,9 @@ class SourceAdmin(admin.ModelAdmin):
     actions = ["merge"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(quote_count=Count("quotes"))
+        # A GROUP BY drops Meta.ordering: the affiliation autocomplete pages through this.
+        sources = super().get_queryset(request).annotate(quote_count=Count("quotes"))
+        return sources.order_by(*Source._meta.ordering)
 
     def save_model(self, request, obj, form, change):
         if change and "name" in form.changed_data:

@@ -15,7 +15,7 @@ from functools import wraps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseNotModified
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
@@ -150,9 +150,12 @@ def rendered_fragments(items, key, render, seconds=86400):
     return [found[k] for k in keys]
 
 
+READ_ONLY = ("GET", "HEAD")
+
+
 def cacheable_request(request):
     """Anonymous GETs and HEADs only: a session cookie may mean staff, who see drafts."""
-    return request.method in ("GET", "HEAD") and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    return request.method in READ_ONLY and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
 
 # The query parameters public pages read; others (utm_source…) share the page's entry.
@@ -188,11 +191,29 @@ def public_headers(response, key, version, max_age):
     return response
 
 
-def public_page(view, max_age=None):
+def allow_methods(view, methods=READ_ONLY):
+    """A 405 naming the methods the view takes (`Allow`) to any other, before the view runs.
+
+    A view that takes only GET and HEAD is exempt from the CSRF check: no method is left
+    that a forged request could use, and a POST gets the same 405 with a token or without.
+    """
+
+    @wraps(view)
+    def allowed_view(request, *args, **kwargs):
+        if request.method not in methods:
+            return HttpResponseNotAllowed(methods)
+        return view(request, *args, **kwargs)
+
+    allowed_view.csrf_exempt = set(methods) <= set(READ_ONLY)
+    return allowed_view
+
+
+def public_page(view, max_age=None, methods=READ_ONLY):
     """Mark a view's answers to anonymous GETs as public: PageCacheMiddleware caches them.
 
     `max_age` names the DATELINE setting for how long a browser or feed reader may reuse
-    the answer without asking (none: revalidate every time).
+    the answer without asking (none: revalidate every time). Public pages only read, so
+    other methods are a 405 unless `methods` names them (see allow_methods).
     """
 
     @wraps(view)
@@ -200,12 +221,13 @@ def public_page(view, max_age=None):
         response = view(request, *args, **kwargs)
         if cacheable_request(request):
             response.public_max_age = settings.DATELINE[max_age] if max_age else 0
-        elif request.method in ("GET", "HEAD"):
+        elif request.method in READ_ONLY:
             patch_cache_control(response, private=True, no_cache=True)
         return response
 
-    public_view.is_public_page = True
-    return public_view
+    allowed_view = allow_methods(public_view, methods)
+    allowed_view.is_public_page = True
+    return allowed_view
 
 
 # Stands for the CSP nonce in a stored page. Escaping turns any "<" a writer types into

@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 
 from blog import feeds, views
-from blog.caching import public_page
+from blog.caching import allow_methods, public_page
 
 
 class FourDigitYear:
@@ -40,7 +40,7 @@ def feed_paths(page, feed, name):
 app_name = "blog"
 urlpatterns = [
     path("", public_page(views.PostListView.as_view()), name="home"),
-    path("healthz", views.healthz, name="healthz"),
+    path("healthz", allow_methods(views.healthz), name="healthz"),
     path("<yyyy:year>/", public_page(views.PostYearArchiveView.as_view()), name="year"),
     path(
         "<yyyy:year>/<mm:month>/",
@@ -50,7 +50,8 @@ urlpatterns = [
     path("<yyyy:year>/<mm:month>/<slug:slug>/", public_page(views.post_detail), name="post"),
     path(
         "<yyyy:year>/<mm:month>/<slug:slug>/updates/",
-        public_page(views.post_updates, "LIVE_MAX_AGE"),
+        # Staff post updates here; readers only poll.
+        public_page(views.post_updates, "LIVE_MAX_AGE", methods=("GET", "HEAD", "POST")),
         name="post_updates",
     ),
     path("corrections/", public_page(views.CorrectionListView.as_view()), name="corrections"),

@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.static import serve
 
+from blog import views
 from blog.admin import markdown_preview, markdown_upload
+from blog.caching import allow_methods
 
 handler500 = "blog.views.server_error"
 
@@ -18,9 +19,5 @@ urlpatterns = [
 if not settings.PRODUCTION:
     # In production, media lives in object storage or behind the web server.
     urlpatterns.append(
-        path(
-            f"{settings.MEDIA_URL.strip('/')}/<path:path>",
-            serve,
-            {"document_root": settings.MEDIA_ROOT},
-        )
+        path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", allow_methods(views.media_file))
     )

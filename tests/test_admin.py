@@ -1,6 +1,7 @@
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from blog.models import Post, Quote, Source, Update
@@ -227,3 +228,13 @@ def test_renaming_a_source_updates_the_captions_that_quote_it(staff_client):
     )
     assert 'href="/source/dana-m-reyes/"' in Update.objects.get(pk=update.pk).body_html
     assert Quote.objects.filter(source=dana).count() == 2
+
+
+def test_affiliation_autocomplete_lists_outlets_by_name(staff_client):
+    for name in ("Tribune", "Ledger", "Herald"):
+        SourceFactory(name=name, slug=name.lower(), kind=Source.Kind.OUTLET)
+    SourceFactory(name="Ann Person")
+    query = "?app_label=blog&model_name=source&field_name=affiliation"
+    response = staff_client.get(reverse("admin:autocomplete") + query)
+    names = [result["text"] for result in response.json()["results"]]
+    assert names == ["Herald", "Ledger", "Tribune"]

@@ -180,7 +180,8 @@ def test_staff_are_never_served_from_the_cache_nor_fill_it(staff_client, story):
 
 def served_alone(view, method="get"):
     """Two requests for `view`, marked public and mounted at /page/, through the middleware."""
-    urls = type("urls", (), {"urlpatterns": [path("page/", public_page(view))]})
+    page = public_page(view, methods=("GET", "HEAD", "POST"))  # like the live endpoint
+    urls = type("urls", (), {"urlpatterns": [path("page/", page)]})
     middleware = PageCacheMiddleware(lambda request: urls.urlpatterns[0].callback(request))
     responses = []
     for _ in range(2):

@@ -7,8 +7,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.urls import get_resolver
-from django.views.static import serve
 from PIL import Image
 
 from blog.models import Post
@@ -203,14 +201,6 @@ def test_editor_scales_large_stills_down_and_keeps_animations(staff_client, sett
 # --- Serving what was stored ---------------------------------------------------------
 
 
-@pytest.fixture
-def media_route(settings, monkeypatch):
-    """The development media route, serving this test's MEDIA_ROOT (it reads it once)."""
-    route = next(p for p in get_resolver().url_patterns if getattr(p, "callback", None) is serve)
-    monkeypatch.setitem(route.default_args, "document_root", settings.MEDIA_ROOT)
-
-
-@pytest.mark.usefixtures("media_route")
 def test_stored_uploads_are_served_as_images_the_browser_must_not_sniff(
     staff_client, client, settings
 ):
