@@ -115,6 +115,40 @@ class KnownKeysSelectMultiple(KnownKeysMixin, AutocompleteSelectMultiple):
     pass
 
 
+class KnownKeysField:
+    """A choice of rows that refuses, as a form error, a value no key can be: looked up as
+    sent, a number past the column's range is an OverflowError on SQLite."""
+
+    def key_field(self):
+        meta = self.queryset.model._meta
+        return meta.get_field(self.to_field_name) if self.to_field_name else meta.pk
+
+    def refuse_impossible(self, value):
+        if value not in self.empty_values and not could_be_key(self.key_field(), value):
+            raise ValidationError(
+                self.error_messages["invalid_choice"],
+                code="invalid_choice",
+                params={"value": str(value)[:100]},
+            )
+
+    def to_python(self, value):
+        self.refuse_impossible(value)
+        return super().to_python(value)
+
+    def _check_values(self, value):
+        for each in value if isinstance(value, list | tuple) else []:
+            self.refuse_impossible(each)
+        return super()._check_values(value)
+
+
+def known_keys(form_field):
+    """The same form field, refusing impossible keys (any ModelChoiceField subclass)."""
+    if form_field is not None and not isinstance(form_field, KnownKeysField):
+        kind = type(form_field)
+        form_field.__class__ = type(f"KnownKeys{kind.__name__}", (KnownKeysField, kind), {})
+    return form_field
+
+
 class TamperProofChangeList(ChangeList):
     """Filters it cannot run go to Django's "?e=1" page, as the ones it knows to refuse do."""
 
@@ -149,13 +183,13 @@ class TamperProofAdmin(admin.ModelAdmin):
         if db_field.name in self.get_autocomplete_fields(request):
             widget = KnownKeysSelect(db_field, self.admin_site, using=kwargs.get("using"))
             kwargs.setdefault("widget", widget)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return known_keys(super().formfield_for_foreignkey(db_field, request, **kwargs))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request):
             widget = KnownKeysSelectMultiple(db_field, self.admin_site, using=kwargs.get("using"))
             kwargs.setdefault("widget", widget)
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        return known_keys(super().formfield_for_manytomany(db_field, request, **kwargs))
 
     def get_changelist(self, request, **kwargs):
         return TamperProofChangeList
@@ -172,6 +206,18 @@ class TamperProofAdmin(admin.ModelAdmin):
             # No browser sends these: Django answers a tampered `_to_field` the same way.
             raise SuspiciousOperation("An action was asked for on ids that cannot exist.")
         return super().response_action(request, queryset, *args, **kwargs)
+
+
+def make_every_admin_tamper_proof(site=admin.site):
+    """Other apps' admins (users, groups, tags, login attempts, tasks) get the same
+    answers to tampering as ours: each is registered again as a TamperProofAdmin."""
+    for model, model_admin in list(site._registry.items()):
+        if isinstance(model_admin, TamperProofAdmin):
+            continue
+        kind = type(model_admin)
+        safe = type(f"TamperProof{kind.__name__}", (TamperProofAdmin, kind), {})
+        site.unregister(model)
+        site.register(model, safe)
 
 
 # --- Posts ---------------------------------------------------------------------------
