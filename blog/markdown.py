@@ -5,14 +5,19 @@ makes the admin's live preview, the stored `body_html` of posts and updates, and
 of attributed quotes that becomes the Quote rows.
 """
 
+import logging
 import re
 import xml.etree.ElementTree as etree
 from dataclasses import dataclass, field
+from html.parser import locatestarttagend_tolerant
 
 import markdown
 import nh3
 from django.core.exceptions import ValidationError
+from django.db import DatabaseError
 from django.utils.deconstruct import deconstructible
+from django.utils.html import escape
+from markdown.blockprocessors import HRProcessor
 from markdown.extensions import Extension
 from markdown.treeprocessors import Treeprocessor
 from markdown.util import AtomicString
@@ -96,12 +101,43 @@ EXTENSIONS = [
     "markdown.extensions.sane_lists",
 ]
 
-# Limits that keep one hostile body from tying up a worker: python-markdown's nested
-# block parsing recurses per level and its link patterns backtrack over open brackets.
+logger = logging.getLogger(__name__)
+
+# Limits that keep one hostile body from tying up a worker. python-markdown parses each
+# nested quote, list item or indented block by calling itself (a line of 500 "- " markers
+# exhausted the stack); its link patterns backtrack over open brackets; and the costs
+# below grow with the product of two sizes, so 100,000 characters can take minutes.
 MAX_QUOTE_DEPTH = 8
 MAX_INDENT = 48
+# Lists and quotes inside each other, counted on one line: its "> " and "- " markers
+# plus its indentation in steps of four. Real writing stays under 6; the stack holds 400.
+MAX_NESTING = 16
 MAX_BRACKET_DEPTH = 16
 MAX_BRACKET_SCAN = 1_000_000
+# Each heading or rule inside a paragraph makes the parser re-read the rest of it
+# (lines x headings), and each piece of inline markup rebuilds the paragraph's text
+# (characters x markup). Summed over the text, each budget is a few tenths of a second.
+MAX_HEADING_SCAN = 1_000_000
+MAX_INLINE_SCAN = 300_000_000
+# Python's HTML parser reads an unfinished tag ("<a href=…" without ">") to its end and
+# then starts again one character later: the characters read that way, in all.
+MAX_TAG_SCAN = 2_000_000
+
+LIST_MARKER = re.compile(r"(?:[*+-]|\d{1,9}[.)])(?= )")
+LEADING_SPACES = re.compile(" *")
+# Lines that end a paragraph where they stand: headings, setext underlines and rules (a
+# few more lines than exactly those: this only counts them), and the first of a run of
+# link definitions (one pass reads the whole run).
+BREAKS_PARAGRAPH = re.compile(r"^ {0,3}(?:#|[-=*_][-=*_ ]*$)", re.MULTILINE)
+LINK_DEFINITIONS = re.compile(r"^(?! {0,3}\[[^\[\]\n]*\]:).*\n {0,3}\[[^\[\]\n]*\]:", re.MULTILINE)
+INLINE_MARKUP = re.compile(r"[\\`*_<&\[!]|  \n")  # the last: a line break
+TAG_START = re.compile(r"<[a-zA-Z]")
+# html5ever (inside nh3) reopens every formatting element left open when a block closes;
+# entries with equal attributes are kept at most three times, so different ones let a
+# line of "<b title=1>x</p><p>" grow the HTML by its square (20 KB became 9 MB).
+FORMATTING_START_TAG = re.compile(
+    r"<(b|big|code|em|font|i|nobr|s|small|strike|strong|tt|u)(?=[\s/])", re.IGNORECASE
+)
 
 
 # Characters XML 1.0 cannot carry (C0 controls but tab/newline/CR, lone surrogates, the
@@ -301,7 +337,7 @@ def safe_url_attribute(tag, attribute, value):
 
 def sanitise(html):
     return nh3.clean(
-        html,
+        bare_formatting_tags(html),
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         allowed_classes=ALLOWED_CLASSES,
@@ -312,56 +348,107 @@ def sanitise(html):
     )
 
 
+def bare_formatting_tags(html):
+    """`<b title="…">` → `<b>`, so that html5ever keeps at most three of each open.
+
+    Only a title could have survived sanitising on these tags. Each tag runs to the next
+    ">": a ">" inside a quoted value cuts it short, which leaves the rest as text.
+    """
+    parts, done, tag_end = [], 0, -1
+    for match in FORMATTING_START_TAG.finditer(html):
+        start = match.start()
+        if start < done:
+            continue  # inside a tag just rewritten
+        if tag_end < start:
+            # The first ">" after an earlier start is also the first after this one when
+            # it lies beyond it: one pass over the text, however many tags there are.
+            tag_end = html.find(">", start)
+            if tag_end < 0:
+                break  # an unfinished tag: the HTML parser drops it
+        parts += [html[done:start], f"<{match[1].lower()}>"]
+        done = tag_end + 1
+    parts.append(html[done:])
+    return "".join(parts)
+
+
+TOO_DEEP = (
+    "This text puts lists, quotes or formatting too deeply inside each other to be shown. "
+    "Flatten it, or put a backslash before a dash, star, plus or number that starts a line "
+    "as plain text: \\- \\* \\+ 1\\."
+)
+
+
 def render(text, resolve):
-    """Render Markdown to sanitised HTML; `resolve(name, outlet)` gives the quoted sources."""
+    """Render Markdown to sanitised HTML; `resolve(name, outlet)` gives the quoted sources.
+
+    Raises ValidationError, with a message for the editor, on what it cannot render:
+    check_markdown() refuses all we know of first, this is the last line of defence.
+    """
     found = []
     md = markdown.Markdown(
         extensions=[*EXTENSIONS, AttributionExtension(resolve, found)],
         output_format="html",
     )
-    html = sanitise(md.convert(text or ""))
+    try:
+        html = sanitise(md.convert(text or ""))
+    except RecursionError as error:
+        raise ValidationError(TOO_DEEP, code="too_deep") from error
+    except DatabaseError:
+        raise  # finding or creating the quoted sources failed: not the text's fault
+    except Exception as error:
+        logger.exception("Markdown renderer failed on a %d-character text", len(text or ""))
+        raise ValidationError(
+            "This text's formatting could not be turned into a page. Simplify the part you "
+            "changed last (its HTML, lists or quotes) and try again.",
+            code="unrenderable",
+        ) from error
     return Rendered(html=html, quotes=found)
 
 
 def render_markdown(text):
-    """The editor's live preview: exactly the public HTML, without creating sources."""
+    """The editor's live preview: exactly the public HTML, without creating sources.
+
+    What would be refused on saving is shown as the reason instead.
+    """
     from blog.models import Source
 
+    text = clean_text(text)
     try:
         check_markdown(text, max_chars=None)
+        return render(text, Source.objects.preview_attribution).html
     except ValidationError as error:
-        return sanitise(f"<p><strong>{'; '.join(error.messages)}</strong></p>")
-    return render(text, Source.objects.preview_attribution).html
+        return sanitise(f"<p><strong>{escape('; '.join(error.messages))}</strong></p>")
 
 
 def check_markdown(text, max_chars):
-    """Refuse input that is too long or would make the renderer crawl."""
+    """Refuse input that is too long or would make the renderer crawl or overflow."""
     if max_chars is not None and len(text) > max_chars:
         raise ValidationError(
             f"This text is {len(text):,} characters long; the limit is {max_chars:,}. "
             "Split it, or move part of it into an update.",
             code="too_long",
         )
-    quote_depth = indent = 0
-    for line in text.splitlines():
-        stripped = line.lstrip()
-        indent = max(indent, len(line.expandtabs(4)) - len(line.expandtabs(4).lstrip()))
-        depth = len(re.match(r"(?:>\s*)*", stripped)[0].replace(" ", "").replace("\t", ""))
-        quote_depth = max(quote_depth, depth)
-    if quote_depth > MAX_QUOTE_DEPTH:
+    # The text as python-markdown reads it: saved without the characters clean_text()
+    # drops (a "-\x01 -" is "- -" by then), lines ended by "\n", tabs as 4 spaces.
+    text = clean_text(text or "")
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4).split("\n")
+    for number, line in enumerate(lines, start=1):
+        check_line(number, line)
+    check_paragraphs(text)
+    if unfinished_tag_scan(text) > MAX_TAG_SCAN:
         raise ValidationError(
-            f"Quotes are nested {quote_depth} deep; at most {MAX_QUOTE_DEPTH} levels are allowed.",
-            code="too_deep",
+            "Too many unfinished HTML tags: a “<” followed by a letter but never closed by "
+            "“>”. Finish them, or write a literal “<” as &lt;.",
+            code="html",
         )
-    if indent > MAX_INDENT:
-        raise ValidationError(
-            f"A line is indented by {indent} spaces; lists and code can be indented "
-            f"at most {MAX_INDENT}.",
-            code="too_deep",
-        )
-    # Each unclosed "[" or "(" makes the inline parser rescan the rest of its
-    # paragraph, so the cost is (unclosed brackets) x (paragraph length).
+
+
+def check_paragraphs(text):
+    """Refuse paragraphs whose rendering time grows with the square of their size."""
+    heading_scan = inline_scan = 0
     for block in re.split(r"\n[ \t>]*\n", text):
+        # Each unclosed "[" or "(" makes the inline parser rescan the rest of its
+        # paragraph, so the cost is (unclosed brackets) x (paragraph length).
         deepest, unclosed = bracket_profile(block)
         if deepest > MAX_BRACKET_DEPTH or unclosed * len(block) > MAX_BRACKET_SCAN:
             raise ValidationError(
@@ -369,6 +456,88 @@ def check_markdown(text, max_chars):
                 "Close them, or write a literal bracket as \\[ or \\(.",
                 code="brackets",
             )
+        lines = block.count("\n") + 1
+        breaks = len(BREAKS_PARAGRAPH.findall(block)) + len(LINK_DEFINITIONS.findall(block))
+        heading_scan += breaks * lines
+        if heading_scan > MAX_HEADING_SCAN:
+            raise ValidationError(
+                f"A paragraph of {lines:,} lines holds {breaks:,} headings, rules or link "
+                "definitions. Put a blank line before and after each heading and rule.",
+                code="headings",
+            )
+        inline_scan += len(INLINE_MARKUP.findall(block)) * len(block)
+        if inline_scan > MAX_INLINE_SCAN:
+            raise ValidationError(
+                f"Too much formatting (* _ ` [ ! < & \\) in paragraphs this long to be shown "
+                f"in time; this one has {len(block):,} characters. Split long paragraphs "
+                "with blank lines.",
+                code="formatting",
+            )
+
+
+def check_line(number, line):
+    """Refuse a line that opens more quotes, lists or indentation than we render."""
+    indent = len(line) - len(line.lstrip(" "))
+    if indent == len(line):
+        return  # python-markdown reads a line of spaces as a blank line
+    if indent > MAX_INDENT:
+        raise ValidationError(
+            f"Line {number:,} is indented by {indent:,} spaces; lists and code can be "
+            f"indented at most {MAX_INDENT}.",
+            code="too_deep",
+        )
+    quotes = levels = position = 0
+    while quotes <= MAX_QUOTE_DEPTH and levels <= MAX_NESTING:
+        spaces = LEADING_SPACES.match(line, position).end()
+        levels += (spaces - position) // 4
+        position = spaces
+        if line.startswith(">", position):
+            quotes += 1
+            levels += 1
+            position += 1
+            continue
+        marker = LIST_MARKER.match(line, position)
+        # "- - -" is a horizontal rule, not three lists.
+        if marker is None or HRProcessor.SEARCH_RE.match(line[position:]):
+            break
+        levels += 1
+        position = marker.end()
+    if quotes > MAX_QUOTE_DEPTH:
+        raise ValidationError(
+            f"Line {number:,} nests quotes more than {MAX_QUOTE_DEPTH} deep; at most "
+            f"{MAX_QUOTE_DEPTH} levels are allowed.",
+            code="too_deep",
+        )
+    if levels > MAX_NESTING:
+        raise ValidationError(
+            f"Line {number:,} puts more than {MAX_NESTING} lists or quotes inside each "
+            f"other; at most {MAX_NESTING} levels are allowed. To start a line with a dash, "
+            "star, plus or number as plain text, put a backslash before it: \\- \\* \\+ 1\\.",
+            code="too_deep",
+        )
+
+
+def unfinished_tag_scan(text):
+    """Characters Python's HTML parser reads over start tags, as python-markdown feeds it
+    the whole text: a complete tag is read once, an unfinished one again from each "<"."""
+    scanned = resume = 0
+    for match in TAG_START.finditer(text):
+        start = match.start()
+        if start < resume:
+            continue
+        end = locatestarttagend_tolerant.match(text, start).end()
+        scanned += end - start
+        if scanned > MAX_TAG_SCAN:
+            break
+        after = text[end : end + 1]
+        if after == ">":
+            resume = end + 1
+        elif text.startswith("/>", end):
+            resume = end + 2
+        elif after not in ("", "/", "=") and not (after.isascii() and after.isalpha()):
+            resume = end  # the parser ends a malformed tag here and reads on
+        # Otherwise the tag is unfinished: the parser reads on from the next character.
+    return scanned
 
 
 def bracket_profile(block):

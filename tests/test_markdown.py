@@ -5,9 +5,10 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
 
-from blog.markdown import check_markdown, render_markdown
-from blog.models import Source
-from tests.factories import SourceFactory, quoted
+from blog.markdown import check_markdown, render, render_markdown
+from blog.models import Post, Source, Update
+from tests.admin_forms import form_data
+from tests.factories import CategoryFactory, PostFactory, SourceFactory, quoted
 
 pytestmark = pytest.mark.django_db
 
@@ -139,6 +140,138 @@ def test_pathological_input_is_refused_with_a_message(text):
     assert error.value.messages[0]
 
 
+# One line of list markers: python-markdown parses each as a list inside the last and
+# ran out of stack (RecursionError, a 500) at about 500 of them.
+LIST_MARKERS = "- " * 2000 + "x"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        LIST_MARKERS,
+        "* " * 2000 + "x",
+        "+ " * 2000 + "x",
+        "1. " * 2000 + "x",
+        "- * " * 1000 + "x",
+        "> - " * 1000 + "x",
+        "- > " * 1000 + "x",
+        "1. > * " * 500 + "x",
+        # Control characters are dropped on saving: "-\x01 -" is saved as "- -".
+        "-\x01 " * 2000 + "x",
+        # Nesting by indentation inside a quote, four spaces a level.
+        "\n".join("> " + " " * (4 * depth) + "- item" for depth in range(30)),
+        # Indentation and markers add up: twelve levels of indent, then five lists.
+        "\n".join(" " * (4 * depth) + "- x" for depth in range(12))
+        + "\n"
+        + " " * 48
+        + "- " * 5
+        + "x",
+    ],
+    ids=[
+        "dashes",
+        "stars",
+        "pluses",
+        "numbers",
+        "mixed-markers",
+        "quote-list",
+        "list-quote",
+        "number-quote-star",
+        "control-characters",
+        "indented-in-quote",
+        "indent-and-markers",
+    ],
+)
+def test_deep_nesting_on_one_line_is_refused_with_a_reason(text):
+    with pytest.raises(ValidationError) as error:
+        check_markdown(text, max_chars=100_000)
+    assert (
+        "inside each other" in error.value.messages[0]
+        or "nests quotes" in (error.value.messages[0])
+    )
+
+
+def test_renderer_turns_a_recursion_error_into_a_validation_error():
+    # The last line of defence, for whatever check_markdown() might not foresee.
+    with pytest.raises(ValidationError) as error:
+        render(LIST_MARKERS, Source.objects.preview_attribution)
+    assert error.value.code == "too_deep"
+    assert "backslash" in error.value.messages[0]
+
+
+def test_renderer_turns_a_parser_failure_into_a_validation_error(monkeypatch):
+    def broken(self, text):
+        raise IndexError("deep inside python-markdown")
+
+    monkeypatch.setattr("markdown.Markdown.convert", broken)
+    with pytest.raises(ValidationError, match="could not be turned into a page"):
+        render("anything", Source.objects.preview_attribution)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "- " * 40,  # a horizontal rule, however long
+        "* " * 40,
+        "> " * 8 + "- " * 8 + "eight quotes, eight lists",
+        "\n".join(" " * (4 * depth) + "- item" for depth in range(12)),
+        "- a\n    - b\n        1. c\n            > d\n            > — Dana Reyes",
+        "\t\t- a list indented by two tabs",
+        " " * 80,  # a blank line, whatever its spaces
+    ],
+)
+def test_ordinary_nesting_and_rules_are_accepted(text):
+    check_markdown(text, max_chars=100_000)
+    render_markdown(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        # Python's HTML parser reads each unfinished tag to the end, then again from
+        # the next "<": 100,000 characters of "<a " took 200 seconds.
+        ("<a " * 1_000 + "word " * 19_000, "unfinished HTML tags"),
+        ('<a href="x' * 300 + "word " * 19_000, "unfinished HTML tags"),
+        ("<http://" * 300 + "word " * 19_000, "unfinished HTML tags"),
+        # Each heading inside a paragraph makes the parser re-read the rest of it.
+        ("a\n=\n" * 20_000, "headings"),
+        ("# h\n" * 20_000, "headings"),
+        ("a\n[a]: https://x.example\n" * 4_000, "headings"),
+        # Each piece of inline markup rebuilds the paragraph's text.
+        ("<b>" * 30_000, "formatting"),
+        ("\\" * 50_000, "formatting"),
+        ("a  \n" * 25_000, "formatting"),
+    ],
+    ids=[
+        "open-tags",
+        "open-attributes",
+        "open-autolinks",
+        "setext-headings",
+        "hash-headings",
+        "link-definitions",
+        "inline-html",
+        "escapes",
+        "line-breaks",
+    ],
+)
+def test_input_that_renders_in_quadratic_time_is_refused(text, reason):
+    with pytest.raises(ValidationError, match=reason):
+        check_markdown(text, max_chars=100_000)
+
+
+def test_link_definitions_in_one_run_are_accepted():
+    # Read in one pass however many there are: not counted like headings.
+    check_markdown("[a]: https://x.example\n" * 2_000, max_chars=100_000)
+
+
+def test_formatting_tags_left_open_cannot_multiply_the_html():
+    # html5ever reopens every formatting element left open when a block closes; with a
+    # different title each, 20 KB of this became 9 MB of HTML.
+    text = "".join(f"<b title={n}>x</p><p>" for n in range(1_000))
+    html = render_markdown(text)
+    assert len(html) < 5 * len(text)
+    assert "<b>x</b>" in html
+
+
 def test_over_long_input_is_refused():
     with pytest.raises(ValidationError, match="limit is 100"):
         check_markdown("x" * 101, max_chars=100)
@@ -171,6 +304,38 @@ def test_preview_is_sanitised(staff_client):
 
 def test_preview_without_content_is_a_bad_request(staff_client):
     assert staff_client.post("/markdownx/markdownify/", {}).status_code == 400
+
+
+def test_preview_explains_a_refused_text_instead_of_failing(staff_client):
+    response = staff_client.post("/markdownx/markdownify/", {"content": LIST_MARKERS})
+    assert response.status_code == 200
+    assert "inside each other" in response.content.decode()
+
+
+def test_admin_refuses_a_too_deep_body_with_a_form_error_and_saves_nothing(staff_client):
+    section = CategoryFactory()
+    data = form_data(staff_client.get("/admin/blog/post/add/"))
+    data.update(
+        title="Deep", slug="deep", category=str(section.pk), body=LIST_MARKERS, status="draft"
+    )
+    response = staff_client.post("/admin/blog/post/add/", data)
+    assert response.status_code == 200
+    assert "inside each other" in response.content.decode()
+    assert not Post.objects.exists()
+
+
+def test_live_thread_refuses_a_too_deep_update_and_saves_nothing(staff_client):
+    story = PostFactory(is_developing=True)
+    url = f"{story.get_absolute_url()}updates/"
+    as_json = staff_client.post(
+        url, {"kind": "update", "body": LIST_MARKERS}, HTTP_ACCEPT="application/json"
+    )
+    assert as_json.status_code == 400
+    assert "inside each other" in as_json.json()["errors"]["body"][0]["message"]
+    as_page = staff_client.post(url, {"kind": "update", "body": LIST_MARKERS})
+    assert as_page.status_code == 400
+    assert "inside each other" in as_page.content.decode()
+    assert not Update.objects.exists()
 
 
 def image_file(name, fmt, content_type):
