@@ -89,6 +89,15 @@ def test_preview_creates_no_sources():
     assert not Source.objects.exists()
 
 
+@pytest.mark.parametrize("name", ["日本経済新聞", "!!!", "Ελένη, Καθημερινή"])
+def test_preview_links_sources_whose_names_make_no_slug(name):
+    # slugify() keeps nothing of these: the preview failed to link them.
+    html = render_markdown(quoted("A quote.", f"— {name}"))
+    assert '<figure class="quote">' in html
+    assert 'href="/source/item/"' in html
+    assert not Source.objects.exists()
+
+
 def test_markdown_inside_quotes_and_captions_is_rendered_once():
     html = render_markdown(quoted("It is *very* bad.", "— *Dana* Reyes"))
     assert "<em>very</em>" in html
