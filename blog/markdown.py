@@ -336,16 +336,26 @@ def safe_url_attribute(tag, attribute, value):
 
 
 def sanitise(html):
-    return nh3.clean(
-        bare_formatting_tags(html),
-        tags=ALLOWED_TAGS,
-        attributes=ALLOWED_ATTRIBUTES,
-        allowed_classes=ALLOWED_CLASSES,
-        url_schemes=URL_SCHEMES,
-        link_rel="noopener noreferrer",
-        strip_comments=True,
-        attribute_filter=safe_url_attribute,
-    )
+    """Our allowlist, applied twice.
+
+    Dropping an element can leave a tree that HTML cannot spell: "<p><button>x</p>"
+    keeps "<p>x<p></p></p>", which a browser reads as three paragraphs. Differences
+    between what the sanitiser checked and what a browser builds are how markup slips
+    through ("mutation XSS"), so the second pass stores what a browser will read.
+    """
+    html = bare_formatting_tags(html)
+    for _ in range(2):
+        html = nh3.clean(
+            html,
+            tags=ALLOWED_TAGS,
+            attributes=ALLOWED_ATTRIBUTES,
+            allowed_classes=ALLOWED_CLASSES,
+            url_schemes=URL_SCHEMES,
+            link_rel="noopener noreferrer",
+            strip_comments=True,
+            attribute_filter=safe_url_attribute,
+        )
+    return html
 
 
 def bare_formatting_tags(html):

@@ -3,6 +3,13 @@ import os
 import pytest
 import redis
 from django.core.cache import cache
+from hypothesis import settings as hypothesis_settings
+
+# Property tests (tests/test_sanitise.py): 200 examples a test in CI; a failure prints
+# the seed and a blob to replay it. HYPOTHESIS_PROFILE=thorough for a long run by hand.
+hypothesis_settings.register_profile("ci", max_examples=200, deadline=2_000, print_blob=True)
+hypothesis_settings.register_profile("thorough", max_examples=5_000, deadline=2_000)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 @pytest.fixture(autouse=True)
