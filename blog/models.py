@@ -152,6 +152,12 @@ class Category(ContentModel):
     def __str__(self):
         return self.name
 
+    def save(self, *args, **kwargs):
+        # As for posts and sources: pasted control characters never reach a page or feed.
+        self.name = clean_text(self.name)
+        self.description = clean_text(self.description)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self):
         return reverse("blog:category", kwargs={"slug": self.slug})
 
