@@ -1,0 +1,1 @@
+"""Readers that bring content from other blogging systems into Dateline."""
