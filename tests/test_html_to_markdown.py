@@ -394,3 +394,36 @@ def test_parse_time_hint():
     assert parse_time_hint("March 4", posted) is None
     assert parse_time_hint("", posted) is None
     assert parse_time_hint("13pm", posted) is None
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<blockquote>" * 200 + "deep",
+        "<ul><li>" * 200 + "deep",
+        "<ol><li><blockquote>" * 60 + "deep",
+        "<div>" * 5000 + "deep",
+        "<em>" * 3000 + "deep",
+    ],
+    ids=["quotes", "lists", "mixed", "divs", "emphasis"],
+)
+def test_deep_markup_is_flattened_within_the_renderer_limits(html):
+    markdown = to_markdown(html)
+    assert "deep" in rendered(markdown).html
+
+
+def test_lines_that_would_become_headings_or_rules_are_escaped():
+    markdown = to_markdown("a\n---\nb\n\n===\n\n+ y\n\n-- z")
+    assert markdown == "a  \n\\---  \nb\n\n&#61;==\n\n\\+ y\n\n-- z\n"
+    html = rendered(markdown).html
+    assert "<h" not in html and "<hr" not in html and "<ul" not in html
+
+
+def test_code_inside_quotes_and_lists_is_indented_not_fenced():
+    markdown = to_markdown("<blockquote><pre>if a &lt; b:\n    go()</pre></blockquote>")
+    assert markdown == ">     if a < b:\n>         go()\n"
+    assert "<pre><code>if a &lt; b:\n    go()" in rendered(markdown).html
+
+
+def test_nested_emphasis_of_one_kind_is_marked_once():
+    assert to_markdown("<b>bold <strong>still</strong> bold</b>") == "**bold still bold**\n"

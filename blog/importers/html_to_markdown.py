@@ -22,6 +22,11 @@ BLOCKS = {
     "dt", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li",
     "main", "nav", "ol", "p", "pre", "section", "summary", "table", "ul", "figcaption",
 }  # fmt: skip
+# Deeper markup is flattened into its parent, so the Markdown stays within the limits
+# blog.markdown.check_markdown() sets for quotes and lists inside each other.
+MAX_DEPTH = 40
+MAX_QUOTES = 4
+MAX_LISTS = 4
 EMPHASIS = {"em": "*", "i": "*", "strong": "**", "b": "**"}
 
 BLOCK_COMMENT = re.compile(r"<!--\s*/?wp:.*?-->", re.DOTALL)
@@ -37,7 +42,7 @@ SAFE_SCHEMES = {"http", "https", "mailto"}
 # Characters python-markdown reads as markup anywhere in a line.
 INLINE_SPECIAL = re.compile(r"([\\`*_\[\]>])")
 # Starts of lines it reads as a heading, a list item or a rule.
-LINE_START = re.compile(r"^([ \t]*)(#|[-+](?=[ \t]|$)|\d+(?=\.))")
+LINE_START = re.compile(r"^([ \t]*)(#|[-+](?=[ \t]|$)|\d+(?=\.)|-(?=[- \t]*$)|=(?=[= \t]*$))")
 
 
 def to_markdown(html):
@@ -121,9 +126,18 @@ class TreeBuilder(HTMLParser):
                 self.current.children.append(Node("embed", {"src": src}, self.current))
             self.dropping = 1
             return
-        if tag in BLOCKS and "p" in self.open_tags():
+        open_tags = self.open_tags()
+        if tag not in VOID and (
+            len(open_tags) >= MAX_DEPTH
+            or (tag == "blockquote" and open_tags.count("blockquote") >= MAX_QUOTES)
+            or (tag in ("ul", "ol") and sum(t in ("ul", "ol") for t in open_tags) >= MAX_LISTS)
+        ):
+            return  # its content stays in the element around it
+        if tag in BLOCKS and "p" in open_tags:
             self.close_to("p")
         if tag == "li" and self.current.tag == "li":
+            if sum(t in ("ul", "ol") for t in open_tags) >= MAX_LISTS:
+                return  # an item of a list too deep to keep: its text joins this one
             self.close_to("li")
         if tag in ("td", "th") and self.current.tag in ("td", "th"):
             self.close_to(self.current.tag)
@@ -178,6 +192,8 @@ def line_start_escape(match):
     marker = match[2]
     if marker[0].isdigit():
         return match[1] + marker + "\\"  # "1." → "1\."
+    if marker == "=":  # a setext underline; Markdown has no escape for "="
+        return match[1] + "&#61;"
     return match[1] + "\\" + marker
 
 
@@ -275,6 +291,8 @@ def block(node):
     if tag == "hr":
         return ["---"]
     if tag == "pre":
+        if inside(node, ("blockquote", "li")):  # fences only work at the top level
+            return ["\n".join("    " + line for line in node.text().strip("\n").split("\n"))]
         return [fenced(node.text())]
     if tag == "blockquote":
         return [blockquote(node)] if node.text().strip() or node.find("img") else []
@@ -288,6 +306,15 @@ def block(node):
         url = safe_url(node.attrs.get("src"), image=True)
         return [link_line(url)] if url else []
     return children_blocks(node)
+
+
+def inside(node, tags):
+    node = node.parent
+    while node is not None:
+        if node.tag in tags:
+            return True
+        node = node.parent
+    return False
 
 
 def fenced(code):
@@ -437,6 +464,8 @@ def inline(node):
         if not text.strip():
             return text
         mark = EMPHASIS[tag]
+        if inside(node, [other for other, same in EMPHASIS.items() if same == mark]):
+            return text  # "**a **b** c**" would not read as one bold run
         lead = text[: len(text) - len(text.lstrip())]
         trail = text[len(text.rstrip()) :]
         return f"{lead}{mark}{text.strip()}{mark}{trail}"
