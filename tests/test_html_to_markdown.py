@@ -6,7 +6,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from blog.importers.html_to_markdown import parse_time_hint, split_updates, to_markdown
+from blog.importers.html_to_markdown import (
+    has_more_line,
+    parse_time_hint,
+    split_updates,
+    to_markdown,
+)
 from blog.markdown import check_markdown, render
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -94,6 +99,7 @@ def test_fixture_post_update_threads_are_found(post):
             assert moment is None
         if expected["local_date"] and not expected["local_time"]:
             assert expected["local_date"].endswith(update.time_hint.split()[-1].zfill(2))
+    assert has_more_line(to_markdown(bodies()[post["wp_id"]])) == post["is_developing"]
     if post["more_line"]:
         assert "More as it develops" not in body
         assert all(expected["label"] not in body for expected in post["updates"])
@@ -427,3 +433,20 @@ def test_code_inside_quotes_and_lists_is_indented_not_fenced():
 
 def test_nested_emphasis_of_one_kind_is_marked_once():
     assert to_markdown("<b>bold <strong>still</strong> bold</b>") == "**bold still bold**\n"
+
+
+def test_pullquote_with_figcaption_and_media_shortcodes():
+    markdown = to_markdown(
+        '<figure class="wp-block-pullquote"><blockquote><p>Less is more.</p></blockquote>'
+        "<figcaption>Mies, Bauhaus</figcaption></figure>"
+        '[video width="640" mp4="https://v.example/a.mp4"][/video]'
+        '[audio src="https://v.example/b.mp3"]'
+        '<figure class="wp-block-video"><video controls src="https://v.example/c.mp4"></video>'
+        "</figure>"
+    )
+    assert markdown == (
+        "> Less is more.\n>\n> — Mies, Bauhaus\n\n"
+        "[https://v.example/a.mp4](https://v.example/a.mp4)\n\n"
+        "[https://v.example/b.mp3](https://v.example/b.mp3)\n\n"
+        "[https://v.example/c.mp4](https://v.example/c.mp4)\n"
+    )

@@ -34,6 +34,12 @@ CAPTION = re.compile(r"\[caption\b(?P<attrs>[^\]]*)\](?P<inner>.*?)\[/caption\]"
 CAPTION_IMAGE = re.compile(r"\s*((?:<a\b[^>]*>\s*)?<img\b[^>]*>(?:\s*</a>)?)(.*)", re.DOTALL)
 CAPTION_ATTR = re.compile(r"""caption=(?:"([^"]*)"|'([^']*)')""")
 EMBED = re.compile(r"\[embed\b[^\]]*\](?P<url>.*?)\[/embed\]", re.DOTALL)
+# [video src="…"], [audio mp3="…"]…[/audio]: WordPress's media players, as a link.
+MEDIA = re.compile(
+    r"\[(?P<tag>video|audio)\b(?P<attrs>[^\]]*)\](?:(?:(?!\[(?:video|audio)\b).)*?\[/(?P=tag)\])?",
+    re.DOTALL,
+)
+MEDIA_SRC = re.compile(r"""\b(?:src|mp4|m4v|webm|ogv|mp3|m4a|ogg|wav)=(?:"([^"]*)"|'([^']*)')""")
 BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 SPACES = re.compile(r"[ \t\r\f\v\n]+")
 BARE_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
@@ -50,9 +56,18 @@ def to_markdown(html):
     html = BLOCK_COMMENT.sub("\n\n", html or "")
     html = html.replace("\r\n", "\n").replace("\r", "\n")
     html = EMBED.sub(lambda m: f'\n\n<a href="{m["url"].strip()}">{m["url"].strip()}</a>\n\n', html)
+    html = MEDIA.sub(media_link, html)
     html = CAPTION.sub(caption_to_figure, html)
     root = TreeBuilder().build(html)
     return "\n\n".join(Blocks().render(root.children)).strip() + "\n"
+
+
+def media_link(match):
+    src = MEDIA_SRC.search(match["attrs"])
+    if not src:
+        return ""
+    url = (src[1] or src[2]).strip()
+    return f'\n\n<a href="{url}">{url}</a>\n\n'
 
 
 def caption_to_figure(match):
@@ -121,8 +136,8 @@ class TreeBuilder(HTMLParser):
                 self.dropping += 1
             return
         if tag in DROPPED:
-            if tag == "iframe":
-                src = dict(attrs).get("src") or ""
+            src = dict(attrs).get("src") if tag in ("iframe", "video", "audio") else None
+            if src:
                 self.current.children.append(Node("embed", {"src": src}, self.current))
             self.dropping = 1
             return
@@ -560,6 +575,11 @@ def label_of(chunk):
         text = f"{match['word']}{match['rest']}".strip()
         return kind, text, hint_of(match["rest"].strip(" :")), ""
     return None
+
+
+def has_more_line(markdown):
+    """Whether the text opens a thread with a "More as it develops…" paragraph."""
+    return any(MORE_LINE.match(chunk.strip()) for chunk in re.split(r"\n[ \t]*\n", markdown))
 
 
 def split_updates(markdown):
