@@ -1,5 +1,6 @@
 import json
 import re
+import time
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -450,3 +451,24 @@ def test_pullquote_with_figcaption_and_media_shortcodes():
         "[https://v.example/b.mp3](https://v.example/b.mp3)\n\n"
         "[https://v.example/c.mp4](https://v.example/c.mp4)\n"
     )
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<a x" * 20_000,
+        "<!-- wp:x" * 20_000,
+        "[caption]" * 20_000,
+        "[embed]" * 20_000,
+        '<a b="x>' * 20_000,
+    ],
+    ids=["tags", "comments", "captions", "embeds", "quotes"],
+)
+def test_unfinished_markup_converts_in_linear_time(html):
+    started = time.perf_counter()
+    to_markdown(html)
+    assert time.perf_counter() - started < 3
+
+
+def test_a_lone_less_than_sign_stays_text():
+    assert to_markdown("if a < b and c > d, a<b") == "if a &lt; b and c \\> d, a&lt;b\n"

@@ -29,17 +29,23 @@ MAX_QUOTES = 4
 MAX_LISTS = 4
 EMPHASIS = {"em": "*", "i": "*", "strong": "**", "b": "**"}
 
-BLOCK_COMMENT = re.compile(r"<!--\s*/?wp:.*?-->", re.DOTALL)
-CAPTION = re.compile(r"\[caption\b(?P<attrs>[^\]]*)\](?P<inner>.*?)\[/caption\]", re.DOTALL)
+BLOCK_COMMENT = re.compile(r"<!--\s*/?wp:(?:(?!<!--).)*?-->", re.DOTALL)
+# Each pattern stops at the next opening of its kind: unclosed ones cost one pass, not n².
+CAPTION = re.compile(
+    r"\[caption\b(?P<attrs>[^\]]*)\](?P<inner>(?:(?!\[/?caption\b).)*)\[/caption\]", re.DOTALL
+)
 CAPTION_IMAGE = re.compile(r"\s*((?:<a\b[^>]*>\s*)?<img\b[^>]*>(?:\s*</a>)?)(.*)", re.DOTALL)
 CAPTION_ATTR = re.compile(r"""caption=(?:"([^"]*)"|'([^']*)')""")
-EMBED = re.compile(r"\[embed\b[^\]]*\](?P<url>.*?)\[/embed\]", re.DOTALL)
+EMBED = re.compile(r"\[embed\b[^\]]*\](?P<url>[^\[]*)\[/embed\]")
 # [video src="…"], [audio mp3="…"]…[/audio]: WordPress's media players, as a link.
 MEDIA = re.compile(
     r"\[(?P<tag>video|audio)\b(?P<attrs>[^\]]*)\](?:(?:(?!\[(?:video|audio)\b).)*?\[/(?P=tag)\])?",
     re.DOTALL,
 )
 MEDIA_SRC = re.compile(r"""\b(?:src|mp4|m4v|webm|ogv|mp3|m4a|ogg|wav)=(?:"([^"]*)"|'([^']*)')""")
+# A "<" with no ">" before the next "<": Python's HTML parser would read the rest of the
+# text again from each of them (n² time), so it is kept as a literal "<".
+UNFINISHED = re.compile(r"<(?=[^<>]*(?:<|\Z))")
 BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 SPACES = re.compile(r"[ \t\r\f\v\n]+")
 BARE_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
@@ -53,7 +59,7 @@ LINE_START = re.compile(r"^([ \t]*)(#|[-+](?=[ \t]|$)|\d+(?=\.)|-(?=[- \t]*$)|=(
 
 def to_markdown(html):
     """WordPress post HTML (classic or block editor) as Dateline Markdown."""
-    html = BLOCK_COMMENT.sub("\n\n", html or "")
+    html = UNFINISHED.sub("&lt;", BLOCK_COMMENT.sub("\n\n", html or ""))
     html = html.replace("\r\n", "\n").replace("\r", "\n")
     html = EMBED.sub(lambda m: f'\n\n<a href="{m["url"].strip()}">{m["url"].strip()}</a>\n\n', html)
     html = MEDIA.sub(media_link, html)
