@@ -472,3 +472,16 @@ def test_unfinished_markup_converts_in_linear_time(html):
 
 def test_a_lone_less_than_sign_stays_text():
     assert to_markdown("if a < b and c > d, a<b") == "if a &lt; b and c \\> d, a&lt;b\n"
+
+
+def test_source_names_are_kept_as_written():
+    markdown = to_markdown(
+        "<blockquote>One<cite>Barnes &amp; Noble, <em>A*B</em> [News]</cite></blockquote>"
+        "<blockquote>Two\n\n— Mary-Kate #1, Smith & Co.</blockquote>"
+    )
+    assert "> — Barnes & Noble, A*B News\n" in markdown
+    assert "> — Mary-Kate #1, Smith & Co.\n" in markdown
+    assert [(q.source.name, q.outlet.name) for q in rendered(markdown).quotes] == [
+        ("Barnes & Noble", "AB News"),
+        ("Mary-Kate #1", "Smith & Co."),
+    ]

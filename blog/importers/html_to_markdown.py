@@ -360,7 +360,7 @@ def blockquote(node, caption=None):
             if rest.endswith("  "):
                 rest = rest.rstrip()
             body = [*body[:-1], rest] if rest else body[:-1]
-            attribution = match["source"]
+            attribution = unescape_attribution(match["source"])
     if attribution and body:
         return quote_lines("\n\n".join(body)) + "\n>\n" + quote_lines(f"— {attribution}")
     if attribution:  # nothing left to quote: show the attribution as written
@@ -377,16 +377,24 @@ def cite_attribution(node, caption=None):
         return None
     if cite.parent is not None and cite in cite.parent.children:
         cite.parent.children.remove(cite)
-    name = collapse(cite.text()).strip().lstrip("—―-– ").strip()
+    # The attribution line is read as written, never rendered: no escapes, only the
+    # characters that would make it something else are left out.
+    name = re.sub(r"[\[\]<>\\`]+", "", collapse(cite.text())).strip().lstrip("—―-– ").strip()
     if not name:
         return None
     link = cite.find("a")
     url = safe_url(link.attrs.get("href"), image=True) if link is not None else ""
     url = url or safe_url(node.attrs.get("cite"), image=True)
-    text = escape_text(name).lstrip("\\")
+    text = name
     if url and url.startswith(("http://", "https://")):
         return f"[{text}]({url})"
     return text
+
+
+def unescape_attribution(text):
+    """An attribution line as the quoted source's name: "AT&amp;T" is "AT&T"."""
+    text = re.sub(r"\\([`*_#+.!>=-])", r"\1", text).replace("&#61;", "=")
+    return text.replace("&lt;", "").replace("&amp;", "&")
 
 
 def figure(node):
