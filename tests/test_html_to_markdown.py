@@ -485,3 +485,11 @@ def test_source_names_are_kept_as_written():
         ("Barnes & Noble", "AB News"),
         ("Mary-Kate #1", "Smith & Co."),
     ]
+
+
+def test_embed_addresses_cannot_add_markup():
+    markdown = to_markdown('[embed]https://v.example/?a=1&amp;b="<x onclick=y>[/embed]')
+    assert markdown == (
+        '[https://v.example/?a=1&amp;b="&lt;x onclick=y\\>]'
+        '(https://v.example/?a=1&b="%3Cx%20onclick=y%3E)\n'
+    )

@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from html import escape, unescape
 from html.parser import HTMLParser
 
 from blog.markdown import ATTRIBUTION_LINE
@@ -61,7 +62,7 @@ def to_markdown(html):
     """WordPress post HTML (classic or block editor) as Dateline Markdown."""
     html = UNFINISHED.sub("&lt;", BLOCK_COMMENT.sub("\n\n", html or ""))
     html = html.replace("\r\n", "\n").replace("\r", "\n")
-    html = EMBED.sub(lambda m: f'\n\n<a href="{m["url"].strip()}">{m["url"].strip()}</a>\n\n', html)
+    html = EMBED.sub(lambda m: link_html(m["url"]), html)
     html = MEDIA.sub(media_link, html)
     html = CAPTION.sub(caption_to_figure, html)
     root = TreeBuilder().build(html)
@@ -72,7 +73,11 @@ def media_link(match):
     src = MEDIA_SRC.search(match["attrs"])
     if not src:
         return ""
-    url = (src[1] or src[2]).strip()
+    return link_html(src[1] or src[2])
+
+
+def link_html(url):
+    url = escape(unescape(url.strip()))
     return f'\n\n<a href="{url}">{url}</a>\n\n'
 
 
@@ -189,7 +194,9 @@ class TreeBuilder(HTMLParser):
 
 def safe_url(url, image=False):
     """The URL if it is http(s), mailto (links only) or relative; else ''."""
-    url = re.sub(r"[\x00-\x20\x7f]+", "", url or "")
+    # Browsers ignore these around and inside a scheme ("java\tscript:"), so the check
+    # does too; spaces inside the address are kept, encoded.
+    url = re.sub(r"[\x00-\x1f\x7f]+", "", (url or "").strip(" \t\n\r\f")).replace(" ", "%20")
     if not url:
         return ""
     scheme = SCHEME.match(url)
@@ -197,7 +204,7 @@ def safe_url(url, image=False):
         allowed = {"http", "https"} if image else SAFE_SCHEMES
         if scheme[1].lower() not in allowed:
             return ""
-    elif ":" in url.split("/")[0] or url.startswith("\\"):
+    elif ":" in url.split("/")[0] or url.startswith("\\") or "%20" in url.split(":")[0]:
         return ""
     return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
