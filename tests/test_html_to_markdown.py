@@ -9,6 +9,7 @@ import pytest
 
 from blog.importers.html_to_markdown import (
     has_more_line,
+    parse_date_hint,
     parse_time_hint,
     split_updates,
     to_markdown,
@@ -99,7 +100,8 @@ def test_fixture_post_update_threads_are_found(post):
         else:
             assert moment is None
         if expected["local_date"] and not expected["local_time"]:
-            assert expected["local_date"].endswith(update.time_hint.split()[-1].zfill(2))
+            day = parse_date_hint(update.time_hint, posted)
+            assert day.isoformat() == expected["local_date"]
     assert has_more_line(to_markdown(bodies()[post["wp_id"]])) == post["is_developing"]
     if post["more_line"]:
         assert "More as it develops" not in body
