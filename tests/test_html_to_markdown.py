@@ -16,12 +16,10 @@ from blog.importers.html_to_markdown import (
 )
 from blog.markdown import check_markdown, render
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wordpress"
 EXPORT = FIXTURES / "wordpress-export.xml"
 EXPECTED = FIXTURES / "wordpress-export.expected.json"
 CHICAGO = ZoneInfo("America/Chicago")
-
-needs_fixture = pytest.mark.skipif(not EXPORT.exists(), reason="shared fixture missing")
 
 
 class FakeSource:
@@ -64,7 +62,6 @@ def post_id(post):
     return f"post-{post['wp_id']}"
 
 
-@needs_fixture
 @pytest.mark.parametrize("post", expected_posts(), ids=post_id)
 def test_fixture_post_quotes_match_the_expected_sources(post):
     markdown = to_markdown(bodies()[post["wp_id"]])
@@ -77,7 +74,6 @@ def test_fixture_post_quotes_match_the_expected_sources(post):
     assert total == post["blockquotes_total"]
 
 
-@needs_fixture
 @pytest.mark.parametrize("post", expected_posts(), ids=post_id)
 def test_fixture_post_update_threads_are_found(post):
     body, updates = split_updates(to_markdown(bodies()[post["wp_id"]]))
@@ -108,7 +104,6 @@ def test_fixture_post_update_threads_are_found(post):
         assert all(expected["label"] not in body for expected in post["updates"])
 
 
-@needs_fixture
 @pytest.mark.parametrize("post", expected_posts(), ids=post_id)
 def test_fixture_post_renders_safely_and_keeps_images_and_embeds(post):
     body = bodies()[post["wp_id"]]

@@ -9,11 +9,9 @@ import pytest
 
 from blog.importers.wxr import Export, WXRError, parse
 
-FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "wordpress"
 EXPORT_PATH = FIXTURES / "wordpress-export.xml"
 EXPECTED_PATH = FIXTURES / "wordpress-export.expected.json"
-
-pytestmark = pytest.mark.skipif(not EXPORT_PATH.exists(), reason="WordPress fixture missing")
 
 
 @pytest.fixture(scope="module")
