@@ -21,6 +21,8 @@ from django.utils import timezone
 from django.utils.cache import get_conditional_response, patch_cache_control, patch_vary_headers
 from django.utils.http import http_date, parse_etags, quote_etag
 
+from blog.security import csp_nonce
+
 VERSION_KEY = "dateline:content-version"
 SHARED_KEY = "dateline:shared-version"
 
@@ -251,8 +253,7 @@ def with_nonce(request, stored):
     """A stored body with a nonce made for this answer; the CSP middleware sends the same."""
     if not stored.get("nonce"):
         return stored["content"]
-    nonce = getattr(request, "_csp_nonce", None)
-    return stored["content"].replace(NONCE_MARK, str(nonce if nonce is not None else "").encode())
+    return stored["content"].replace(NONCE_MARK, csp_nonce(request).encode())
 
 
 class PageCacheMiddleware:

@@ -10,6 +10,13 @@ def permissions_policy(features):
     )
 
 
+def csp_nonce(request):
+    """This answer's CSP nonce, made on first use ("" without the CSP middleware). A
+    LazyNonce is false until used, so test for None, not truth."""
+    nonce = getattr(request, "_csp_nonce", None)
+    return "" if nonce is None else str(nonce)
+
+
 class PermissionsPolicyMiddleware:
     """Tell browsers which powerful features no page of ours (or a page framing ours) uses."""
 

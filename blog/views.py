@@ -35,6 +35,7 @@ from taggit.models import Tag
 from blog.caching import remember, rendered_fragments
 from blog.feeds import author_name
 from blog.models import Category, Post, Quote, Source, Update, attach_threads, published_q
+from blog.security import csp_nonce
 
 PER_PAGE = settings.DATELINE["POSTS_PER_PAGE"]
 
@@ -522,7 +523,5 @@ def media_file(request, path):
 
 def server_error(request):
     """The 500 page, self-contained; its inline style is allowed by this answer's nonce."""
-    # A LazyNonce is false until first used: test for None, not truth.
-    nonce = getattr(request, "_csp_nonce", None)
-    html = loader.get_template("500.html").render({"csp_nonce": "" if nonce is None else nonce})
+    html = loader.get_template("500.html").render({"csp_nonce": csp_nonce(request)})
     return HttpResponseServerError(html)

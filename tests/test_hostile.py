@@ -109,20 +109,6 @@ def test_updates_endpoint_allows_post_and_says_so(story):
     assert response["Allow"] == "GET, HEAD, POST"
 
 
-def test_staff_post_updates_with_a_token_still(story):
-    browser = Client(enforce_csrf_checks=True)
-    browser.force_login(UserFactory(is_superuser=True))
-    token = csrf_token(browser, story.get_absolute_url())
-    response = browser.post(
-        updates_url(story),
-        {"kind": "update", "body": "With a token."},
-        HTTP_X_CSRFTOKEN=token,
-        HTTP_ACCEPT="application/json",
-    )
-    assert response.status_code == 201
-    assert story.updates.get().body == "With a token."
-
-
 @pytest.mark.parametrize("with_token", [False, True], ids=["no-token", "token"])
 def test_readers_cannot_post_updates_with_or_without_a_token(story, with_token):
     browser = Client(enforce_csrf_checks=True)
