@@ -420,24 +420,14 @@ def render_markdown(text):
 
     What would be refused on saving is shown as the reason instead.
     """
+    from blog.models import Source  # models render through this module
+
     text = clean_text(text)
     try:
         check_markdown(text, max_chars=None)
-        return render(text, preview_attribution).html
+        return render(text, Source.objects.preview_attribution).html
     except ValidationError as error:
         return sanitise(f"<p><strong>{escape('; '.join(error.messages))}</strong></p>")
-
-
-def preview_attribution(name, outlet_name=None):
-    """The preview's sources, creating nothing; an unknown one gets the address saving
-    would give it (slugify() keeps nothing of "日本" or "!!!", and a link needs one)."""
-    from blog.models import Source, unique_slug
-
-    found = Source.objects.preview_attribution(name, outlet_name)
-    for source in found:
-        if source is not None and not source.slug:
-            source.slug = unique_slug(Source, source.name)
-    return found
 
 
 def check_markdown(text, max_chars):

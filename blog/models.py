@@ -244,13 +244,19 @@ class SourceQuerySet(ContentQuerySet):
         return source, outlet
 
     def preview_attribution(self, name, outlet_name=None):
-        """Like for_attribution, but creates nothing: unknown names get unsaved sources."""
+        """Like for_attribution, but creates nothing: unknown names get unsaved sources,
+        with the address saving would give them (slugify() keeps nothing of "日本" or "!!!",
+        and the quote's caption links to it)."""
         outlet = None
         if outlet_name:
             outlet = self.named(outlet_name) or Source(
-                name=outlet_name, slug=slugify(outlet_name), kind=Source.Kind.OUTLET
+                name=outlet_name,
+                slug=slugify(outlet_name) or unique_slug(Source, outlet_name),
+                kind=Source.Kind.OUTLET,
             )
-        source = self.named(name) or Source(name=name, slug=slugify(name))
+        source = self.named(name) or Source(
+            name=name, slug=slugify(name) or unique_slug(Source, name)
+        )
         return source, outlet
 
     def _create(self, name, kind, affiliation=None, attempts=3):

@@ -28,7 +28,6 @@ from blog.markdown import (
     ALLOWED_TAGS,
     check_markdown,
     clean_text,
-    preview_attribution,
     render,
     render_markdown,
     sanitise,
@@ -468,9 +467,9 @@ def render_or_refuse(text):
     except ValidationError as error:
         assert error.messages[0]
         with contextlib.suppress(ValidationError):
-            render(clean_text(text), preview_attribution)
+            render(clean_text(text), Source.objects.preview_attribution)
         return None
-    return render(clean_text(text), preview_attribution).html
+    return render(clean_text(text), Source.objects.preview_attribution).html
 
 
 # --- The renderer ----------------------------------------------------------------------
