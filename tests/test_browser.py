@@ -33,6 +33,7 @@ def browser():
     # is open; the ORM calls the tests make meanwhile are still plain synchronous code.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    playwright = None
     try:
         from playwright.sync_api import sync_playwright
 
@@ -43,6 +44,9 @@ def browser():
             f"cannot start chromium ({error.__class__.__name__}: {str(error)[:200]}); "
             "install it with: apt-get install chromium"
         )
+        if playwright is not None:
+            # Its event loop would make every later test look like async code to Django.
+            playwright.stop()
         os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         if os.environ.get("CI") == "true":
             pytest.fail(message)
