@@ -163,12 +163,21 @@ class TamperProofChangeList(ChangeList):
             raise IncorrectLookupParameters(error) from error
 
 
+def on_this_site(model_admin, obj):
+    """The "View on site" link: the object's address on the site the editor is using.
+    Django's goes through the contenttypes shortcut, which sends them to the Site row's
+    domain (example.com)."""
+    get_absolute_url = getattr(obj, "get_absolute_url", None)
+    return get_absolute_url() if get_absolute_url else None
+
+
 class BoundedInline:
     """An inline of a post's rows that builds forms for those rows and a few new ones. Django
     builds as many as the formset's TOTAL_FORMS asks, up to 2,000, and shows them all again
     with the error: a tampered count kept a worker busy for half a minute."""
 
     new_rows = 20
+    view_on_site = on_this_site
 
     def get_formset(self, request, obj=None, **kwargs):
         limit = self.new_rows + (self.model.objects.filter(post=obj).count() if obj else 0)
@@ -178,6 +187,8 @@ class BoundedInline:
 class TamperProofAdmin(admin.ModelAdmin):
     """A model admin that answers a tampered form, action or query with a form error or a
     4xx where Django's own gave a 500. Every model of ours is edited through one."""
+
+    view_on_site = on_this_site
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in self.get_autocomplete_fields(request):

@@ -322,19 +322,27 @@ class PageCacheMiddleware:
 
 
 def connect_signals():
-    """Rows we do not own reach pages too: taggit's tags, and the names of authors."""
+    """Rows we do not own reach pages too: taggit's tags, flat pages (and the sites they
+    are shown on), and the names of authors."""
     from django.contrib.auth import get_user_model
-    from django.db.models.signals import post_delete, post_save
+    from django.contrib.flatpages.models import FlatPage
+    from django.db.models.signals import m2m_changed, post_delete, post_save
     from taggit.models import Tag, TaggedItem
 
-    for model in (Tag, TaggedItem):
+    for model in (Tag, TaggedItem, FlatPage):
         post_save.connect(row_changed, sender=model, dispatch_uid=f"page-cache-{model.__name__}")
         post_delete.connect(row_changed, sender=model, dispatch_uid=f"page-gone-{model.__name__}")
+    m2m_changed.connect(sites_changed, sender=FlatPage.sites.through, dispatch_uid="page-sites")
     post_save.connect(user_changed, sender=get_user_model(), dispatch_uid="page-cache-user")
 
 
 def row_changed(sender, using, **kwargs):
     content_changed(using, shared=True)
+
+
+def sites_changed(sender, using, action, **kwargs):
+    if action.startswith("post_"):  # not again for pre_add, pre_remove, pre_clear
+        content_changed(using, shared=True)
 
 
 def user_changed(sender, using, update_fields=None, **kwargs):

@@ -7,8 +7,10 @@ cache (blog/caching.py), like every public page.
 
 import re
 from html import unescape
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.contrib.sites.shortcuts import get_current_site
 from django.contrib.syndication.views import Feed
 from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpResponse
@@ -92,6 +94,12 @@ def plain_text(html, words=None, chars=None):
 RELATIVE_URL = re.compile(r'(href|src)="/(?!/)')
 
 
+def on_host(url, site, host):
+    """`url` on this request's scheme and host, if Django put it on the Site's domain."""
+    parts = urlsplit(url)
+    return parts._replace(**host).geturl() if url and parts.netloc == site else url
+
+
 def author_name(user):
     return user.get_full_name() or user.get_username()
 
@@ -119,9 +127,20 @@ class SiteFeed(Feed):
 
     def get_feed(self, obj, request):
         feed = super().get_feed(obj, request)
+        # Django puts the Site row's domain (example.com) before the addresses it builds:
+        # the feed's link, self link and id, and its items' links. Ours name the host this
+        # request named, as every page's do. (Feeds serve every thread: the request stays
+        # in this call, never on self.)
+        site = get_current_site(request).domain  # cached by the call Django just made
+        host = {"scheme": request.scheme, "netloc": request.get_host()}
+        for key in ("link", "feed_url", "id"):
+            feed.feed[key] = on_host(feed.feed[key], site, host)
         # Feed readers show content away from our pages: links must carry the host.
         base = f"{request.scheme}://{request.get_host()}/"
         for item in feed.items:
+            if item["unique_id"] == item["link"]:  # a stored guid is never rewritten
+                item["unique_id"] = on_host(item["unique_id"], site, host)
+            item["link"] = on_host(item["link"], site, host)
             item["content_html"] = RELATIVE_URL.sub(rf'\1="{base}', item["content_html"])
         return feed
 

@@ -129,7 +129,8 @@ class Category(ContentModel):
     shared_content = True
 
     name = models.CharField(max_length=100)
-    slug = models.SlugField(max_length=100, unique=True)
+    # Unicode allowed: a WordPress section may be /category/ειδήσεις/, and keeps its address.
+    slug = models.SlugField(max_length=100, unique=True, allow_unicode=True)
     description = models.TextField(blank=True)
     parent = models.ForeignKey(
         "self",
@@ -427,7 +428,11 @@ class Post(ContentModel):
 
     title = models.CharField(max_length=200)
     slug = models.SlugField(
-        max_length=200, unique=True, help_text="The last part of the post's address."
+        max_length=200,
+        unique=True,
+        # An imported WordPress post keeps its address, in any script (/2026/03/αθήνα-…/).
+        allow_unicode=True,
+        help_text="The last part of the post's address.",
     )
     author = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="posts"
@@ -665,3 +670,96 @@ def rebuild_quotes(post, update, found):
         )
         for position, quote in enumerate(found, start=1)
     )
+
+
+class LegacyAddress(models.Model):
+    """An address the site had before, such as a WordPress permalink or `/?p=ID`.
+
+    Readers who follow it are sent (301) to where the content lives now: a post, a
+    section, a flat page, or a plain address (an old attachment's file). The target is
+    looked up when the address is asked for, so a later change of slug never breaks it.
+    """
+
+    # As Django decodes it (request.path): `/2026/03/αθήνα-…/`, `/?p=6` for a query.
+    path = models.CharField(max_length=500, unique=True)
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, null=True, blank=True, related_name="legacy_addresses"
+    )
+    category = models.ForeignKey(
+        Category,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="legacy_addresses",
+    )
+    page = models.ForeignKey(
+        "flatpages.FlatPage",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="legacy_addresses",
+    )
+    target = models.CharField(max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "legacy addresses"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(post__isnull=False)
+                | Q(category__isnull=False)
+                | Q(page__isnull=False)
+                | ~Q(target=""),
+                name="legacy_address_has_target",
+            ),
+        ]
+
+    def __str__(self):
+        return self.path
+
+    def destination(self):
+        """Where the address leads now, or None when that is not public (a draft)."""
+        if self.post_id:
+            return self.post.get_absolute_url() if self.post.is_published else None
+        if self.category_id:
+            return self.category.get_absolute_url()
+        if self.page_id:
+            return None if self.page.registration_required else self.page.url
+        return self.target or None
+
+
+class WordPressItem(models.Model):
+    """What a WordPress import made of one thing in the export, so that importing the
+    same export again changes nothing, and an editor's later edits are noticed."""
+
+    class Kind(models.TextChoices):
+        AUTHOR = "author"
+        CATEGORY = "category"
+        TAG = "tag"
+        POST = "post"
+        PAGE = "page"
+        UPDATE = "update"
+        FILE = "file"
+
+    # The exported site's address (WXR base_site_url): two blogs can share ids.
+    site = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind)
+    # WordPress's id (a post, a term), an author's login, an update's "post id#n", or a
+    # file's path under wp-content/uploads.
+    key = models.CharField(max_length=255)
+    object_id = models.PositiveBigIntegerField(null=True, blank=True)
+    # FILE: the copy's name in media storage.
+    stored_name = models.CharField(max_length=255, blank=True)
+    # What the import last wrote, hashed: a row that no longer matches was edited here.
+    fingerprint = models.CharField(max_length=64, blank=True)
+    # What the export said of it, hashed: a new export that differs brings a change.
+    source_fingerprint = models.CharField(max_length=64, blank=True)
+    imported_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["site", "kind", "key"], name="wordpress_item_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.site} {self.kind} {self.key}"

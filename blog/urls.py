@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
+from django.urls.converters import StringConverter
 
-from blog import feeds, views
+from blog import feeds, pages, views
 from blog.caching import allow_methods, public_page
 
 
@@ -24,8 +25,17 @@ class TwoDigitMonth:
         return f"{int(value):02d}"
 
 
+class UnicodeSlug(StringConverter):
+    """A slug in any script, as SlugField(allow_unicode=True) takes: an imported WordPress
+    post keeps /2026/03/αθήνα-…/ (browsers send it percent-encoded; Django matches the
+    decoded path, and reverse() encodes it)."""
+
+    regex = r"[-\w]+"
+
+
 register_converter(FourDigitYear, "yyyy")
 register_converter(TwoDigitMonth, "mm")
+register_converter(UnicodeSlug, "uslug")
 
 
 def feed_paths(page, feed, name):
@@ -47,22 +57,24 @@ urlpatterns = [
         public_page(views.PostMonthArchiveView.as_view()),
         name="month",
     ),
-    path("<yyyy:year>/<mm:month>/<slug:slug>/", public_page(views.post_detail), name="post"),
+    path("<yyyy:year>/<mm:month>/<uslug:slug>/", public_page(views.post_detail), name="post"),
     path(
-        "<yyyy:year>/<mm:month>/<slug:slug>/updates/",
+        "<yyyy:year>/<mm:month>/<uslug:slug>/updates/",
         # Staff post updates here; readers only poll.
         public_page(views.post_updates, "LIVE_MAX_AGE", methods=("GET", "HEAD", "POST")),
         name="post_updates",
     ),
     path("corrections/", public_page(views.CorrectionListView.as_view()), name="corrections"),
-    path("category/<slug:slug>/", public_page(views.CategoryView.as_view()), name="category"),
-    path("tag/<slug:slug>/", public_page(views.TagView.as_view()), name="tag"),
+    path("category/<uslug:slug>/", public_page(views.CategoryView.as_view()), name="category"),
+    path("tag/<uslug:slug>/", public_page(views.TagView.as_view()), name="tag"),
     path("sources/", public_page(views.SourceListView.as_view()), name="sources"),
-    path("source/<slug:slug>/", public_page(views.SourceView.as_view()), name="source"),
+    path("source/<uslug:slug>/", public_page(views.SourceView.as_view()), name="source"),
     *feed_paths("", feeds.PostFeed, "feed"),
     *feed_paths("corrections/", feeds.CorrectionFeed, "corrections_feed"),
-    *feed_paths("category/<slug:slug>/", feeds.CategoryFeed, "category_feed"),
-    *feed_paths("tag/<slug:slug>/", feeds.TagFeed, "tag_feed"),
-    *feed_paths("source/<slug:slug>/", feeds.SourceFeed, "source_feed"),
-    *feed_paths("<yyyy:year>/<mm:month>/<slug:slug>/", feeds.StoryFeed, "post_feed"),
+    *feed_paths("category/<uslug:slug>/", feeds.CategoryFeed, "category_feed"),
+    *feed_paths("tag/<uslug:slug>/", feeds.TagFeed, "tag_feed"),
+    *feed_paths("source/<uslug:slug>/", feeds.SourceFeed, "source_feed"),
+    *feed_paths("<yyyy:year>/<mm:month>/<uslug:slug>/", feeds.StoryFeed, "post_feed"),
+    # Last: any other address may be a flat page (/about/, /parent/child/).
+    path("<path:url>", public_page(pages.static_page), name="page"),
 ]

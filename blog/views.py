@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import get_conditional_response
+from django.utils.encoding import uri_to_iri
 from django.utils.html import strip_tags
 from django.utils.http import http_date, quote_etag
 from django.utils.safestring import mark_safe
@@ -173,7 +174,8 @@ def post_detail(request, year, month, slug):
     # Staff see drafts and scheduled posts too, marked as such, to preview them.
     posts = Post.objects.all() if request.user.is_staff else Post.objects.published()
     post = get_object_or_404(posts.select_related("author", "category"), slug=slug)
-    if request.path != post.get_absolute_url():
+    # request.path is decoded; a Unicode slug's address is percent-encoded.
+    if request.path != uri_to_iri(post.get_absolute_url()):
         return redirect(post, permanent=post.is_published)
     return render(request, "blog/post_detail.html", post_context(request, post))
 

@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # WordPress pages become flat pages at their old addresses; flat pages need sites.
+    "django.contrib.sites",
+    "django.contrib.flatpages",
     "markdownx",
     "taggit",
     "django_tasks_db",
@@ -58,12 +61,20 @@ INSTALLED_APPS = [
     "blog",
 ]
 
+# The one site flat pages belong to (django.contrib.sites); its domain never builds an
+# address: feeds and the admin's "View on site" take the host each request names
+# (blog/feeds.py, blog/admin.py).
+SITE_ID = 1
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Outside the page cache: every answer, cached or not, gets a policy and a fresh nonce.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "blog.security.PermissionsPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Old WordPress addresses: `/?p=6` before the page cache (which would answer it with
+    # the home page), and any 404 that was a page's address once.
+    "blog.legacy.LegacyAddressMiddleware",
     # Anonymous readers are answered from the shared cache before sessions, CSRF and auth.
     "blog.caching.PageCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -13,7 +13,6 @@ urlpatterns = [
     # Named as django-markdownx expects, but staff-only and sanitised (see blog/admin.py).
     path("markdownx/markdownify/", markdown_preview, name="markdownx_markdownify"),
     path("markdownx/upload/", markdown_upload, name="markdownx_upload"),
-    path("", include("blog.urls")),
 ]
 
 if not settings.PRODUCTION:
@@ -21,3 +20,6 @@ if not settings.PRODUCTION:
     urlpatterns.append(
         path(f"{settings.MEDIA_URL.strip('/')}/<path:path>", allow_methods(views.media_file))
     )
+
+# Last: blog.urls ends with the flat pages, which take any address left.
+urlpatterns.append(path("", include("blog.urls")))

@@ -1,6 +1,8 @@
 from io import StringIO
 
 import pytest
+from django.contrib.flatpages.models import FlatPage
+from django.contrib.sites.models import Site
 from django.core.management import call_command
 
 from blog.models import Category, Post, Quote, Source, Update
@@ -36,10 +38,24 @@ def test_demo_loads_the_documented_shape_and_a_second_run_changes_nothing(client
 def test_demo_never_touches_content_editors_created(django_user_model):
     author = django_user_model.objects.create_user("someone")
     politics = Category.objects.create(name="Our own politics", slug="politics")
+    about = FlatPage.objects.create(url="/about/", title="Our own about page")
     call_command("demo", stdout=StringIO())
     politics.refresh_from_db()
     assert politics.name == "Our own politics"
     assert author.posts.count() == 0
+    assert list(FlatPage.objects.all()) == [about]
+    about.refresh_from_db()
+    assert about.title == "Our own about page" and not about.sites.exists()
+
+
+def test_demo_has_an_about_page_on_whatever_domain_the_site_row_names(client):
+    Site.objects.update(domain="example.com")
+    call_command("demo", stdout=StringIO())
+    call_command("demo", stdout=StringIO())
+    response = client.get("/about/")
+    assert response.status_code == 200
+    assert "invented" in response.content.decode()
+    assert FlatPage.objects.count() == 1
 
 
 def test_rerender_rebuilds_html_and_quotes():

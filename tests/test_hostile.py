@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.flatpages.models import FlatPage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
@@ -455,6 +457,8 @@ def site():
     SourceFactory(slug="dana-reyes")
     UserFactory(username="another-writer")
     Group.objects.create(name="Editor")
+    about = FlatPage.objects.create(url="/about/", title="About", content="<p>Who we are.</p>")
+    about.sites.add(settings.SITE_ID)
     return {
         "editor": editor,
         "post": post,
@@ -470,7 +474,8 @@ def valid_values(address, site):
     """Values that name real rows, so that a request with one of them tampered reaches the
     view; a parameter this does not know is "1"."""
     year, month = site["post"].url_date()
-    values = {"year": f"{year:04d}", "month": f"{month:02d}", "app_label": "blog", "url": "x/"}
+    # `url`: a flat page's address (blog:page), the rest of the admin's (its catch-all).
+    values = {"year": f"{year:04d}", "month": f"{month:02d}", "app_label": "blog", "url": "about/"}
     values["slug"] = next(
         (slug for prefix, slug in site["slugs"].items() if address.route.startswith(prefix)),
         site["post"].slug,

@@ -7,6 +7,8 @@ from html.parser import HTMLParser
 
 import pytest
 import time_machine
+from django.conf import settings
+from django.contrib.flatpages.models import FlatPage
 from django.core.management import call_command
 from django.test import Client
 from django.urls import path, reverse
@@ -91,7 +93,16 @@ class InlineCode(HTMLParser):
 
 
 def test_public_pages_have_no_inline_script_or_style(client, story):
+    # A flat page's content is HTML as an editor or an import saved it.
+    about = FlatPage.objects.create(
+        url="/about/",
+        title="About",
+        content='<p style="color:red" onmouseover="x()">Hi</p><script>x()</script>'
+        '<a href="javascript:x()">a</a><style>p{}</style>',
+    )
+    about.sites.add(settings.SITE_ID)
     urls = [
+        "/about/",
         "/",
         story.get_absolute_url(),
         "/category/politics/",

@@ -1,6 +1,8 @@
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.flatpages.models import FlatPage
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
@@ -593,6 +595,21 @@ POSTS = [
     },
 ]
 
+# Static pages (django.contrib.flatpages), shown at their address on the one site.
+PAGES = [
+    {
+        "url": "/about/",
+        "title": "About this site",
+        "content": (
+            "<p>Commentary and news about Harbor City, a place that does not exist: every "
+            "person, outlet and story here is invented, to show what Dateline does.</p>"
+            "<p>Each quote names who said it and links to where they said it. Stories that "
+            "are still developing keep an open thread of updates, and corrections are "
+            '<a href="/corrections/">listed in one place</a>.</p>'
+        ),
+    },
+]
+
 
 class Command(BaseCommand):
     help = (
@@ -602,7 +619,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        counted = [Post, Update, Source, Quote, Category, get_user_model()]
+        counted = [Post, Update, Source, Quote, Category, FlatPage, get_user_model()]
         before = {model: model.objects.count() for model in counted}
         with transaction.atomic():
             authors = self.load_authors()
@@ -613,6 +630,7 @@ class Command(BaseCommand):
                 minutes=now.minute % 5, seconds=now.second, microseconds=now.microsecond
             )
             self.load_posts(authors, categories, now)
+            self.load_pages()
         created = {model: model.objects.count() - before[model] for model in counted}
         if not any(created.values()):
             self.stdout.write("Demo content already loaded; nothing to do.")
@@ -675,6 +693,12 @@ class Command(BaseCommand):
                     description=data["description"],
                 )
             sources[data["slug"]] = source
+
+    def load_pages(self):
+        for data in PAGES:
+            if not FlatPage.objects.filter(url=data["url"]).exists():
+                # The site migrate made; its domain names no address (see settings.SITE_ID).
+                FlatPage.objects.create(**data).sites.add(settings.SITE_ID)
 
     def load_posts(self, authors, categories, now):
         for data in POSTS:
