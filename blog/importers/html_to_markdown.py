@@ -1,6 +1,7 @@
 """Turns WordPress post HTML into Dateline Markdown."""
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from html import escape, unescape
@@ -58,8 +59,21 @@ INLINE_SPECIAL = re.compile(r"([\\`*_\[\]>])")
 LINE_START = re.compile(r"^([ \t]*)(#|[-+](?=[ \t]|$)|\d+(?=\.)|-(?=[- \t]*$)|=(?=[= \t]*$))")
 
 
-def to_markdown(html):
-    """WordPress post HTML (classic or block editor) as Dateline Markdown."""
+def to_markdown(html, rewrite_url=None):
+    """WordPress post HTML (classic or block editor) as Dateline Markdown.
+
+    `rewrite_url(url)` may give each link's and image's address a new one (an upload
+    copied here, a link to the old site made relative); it sees only addresses that
+    passed safe_url().
+    """
+    token = REWRITE_URL.set(rewrite_url)
+    try:
+        return html_to_markdown(html)
+    finally:
+        REWRITE_URL.reset(token)
+
+
+def html_to_markdown(html):
     html = UNFINISHED.sub("&lt;", BLOCK_COMMENT.sub("\n\n", html or ""))
     html = html.replace("\r\n", "\n").replace("\r", "\n")
     html = EMBED.sub(lambda m: link_html(m["url"]), html)
@@ -192,6 +206,9 @@ class TreeBuilder(HTMLParser):
             self.current.children.append(data)
 
 
+REWRITE_URL = ContextVar("rewrite_url", default=None)
+
+
 def safe_url(url, image=False):
     """The URL if it is http(s), mailto (links only) or relative; else ''."""
     # Browsers ignore these around and inside a scheme ("java\tscript:"), so the check
@@ -206,6 +223,8 @@ def safe_url(url, image=False):
             return ""
     elif ":" in url.split("/")[0] or url.startswith("\\") or "%20" in url.split(":")[0]:
         return ""
+    if rewrite := REWRITE_URL.get():
+        url = rewrite(url) or url
     return url.replace("(", "%28").replace(")", "%29").replace("<", "%3C").replace(">", "%3E")
 
 
