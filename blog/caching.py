@@ -161,12 +161,16 @@ def cacheable_request(request):
 
 
 # The query parameters public pages read; others (utm_source…) share the page's entry.
-PAGE_PARAMETERS = ("page",)
+# Search results are kept per query and filters, and go stale with any change like the rest.
+PAGE_PARAMETERS = ("page", "q", "category", "tag", "source", "year")
 
 
 def page_key(request, version):
     params = [(name, request.GET[name]) for name in PAGE_PARAMETERS if name in request.GET]
-    raw = f"{RELEASE}|{version['token']}|{request.path}|{params!r}"
+    # Per scheme and host: pages, feeds and sitemaps carry absolute addresses on the host
+    # the request named (ALLOWED_HOSTS bounds how many there are).
+    origin = f"{request.scheme}://{request.get_host()}"
+    raw = f"{RELEASE}|{version['token']}|{origin}{request.path}|{params!r}"
     return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 

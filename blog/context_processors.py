@@ -7,7 +7,7 @@ from django.urls import reverse
 @cache
 def site_urls():
     """The addresses every page links to: reversed once per process, not on each page."""
-    names = ("home", "sources", "corrections", "feed", "feed_atom")
+    names = ("home", "sources", "corrections", "feed", "feed_atom", "search")
     return {name: reverse(f"blog:{name}") for name in names}
 
 

@@ -375,7 +375,8 @@ class CorrectionFeed(StoryFeed):
         return reverse("blog:corrections")
 
     def items_queryset(self, obj):
-        return Update.objects.corrections().select_related("author", "post__category")
+        corrections = Update.objects.corrections().select_related("author", "post__category")
+        return corrections.defer("post__search_vector")
 
     def items(self, obj):
         return self.latest(obj)

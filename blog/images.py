@@ -1,6 +1,9 @@
-"""Checks and cleans uploaded images: JPEG, PNG, GIF or WebP only, re-encoded, newly named."""
+"""Images: uploads checked and cleaned, and what pages show of them (renditions, share cards)."""
 
+from functools import cache
 from io import BytesIO
+from pathlib import Path
+from threading import Lock
 from uuid import uuid4
 
 from django import forms
@@ -9,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import models
 from django.db.models.fields.files import ImageFieldFile
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
 # The formats we store, as Pillow names them: (extension, content type).
 FORMATS = {
@@ -175,3 +178,132 @@ class CleanImageField(models.ImageField):
 
     def formfield(self, **kwargs):
         return super().formfield(**{"form_class": ImageUploadField, **kwargs})
+
+
+# --- What pages show: renditions, the social image, the share card ---------------------
+
+SOCIAL_SIZE = (1200, 630)  # what Open Graph and Twitter cards show best
+FONTS = Path(__file__).resolve().parent / "fonts"  # DejaVu Sans, free licence (LICENSE)
+CARD_COLOURS = {"background": "#1c1c1e", "text": "#fdfdfc", "muted": "#b9b9c0", "accent": "#b3261e"}
+TITLE_SIZES = range(72, 39, -4)  # a card's title: the largest that fits, in pixels
+LINE_HEIGHT = 1.22
+DRAWING = Lock()  # the cached fonts are not for two threads at once
+
+
+def resized(image, size):
+    """The image at size, smoothed whatever its mode."""
+    if image.mode not in {"RGB", "RGBA", "L", "LA"}:
+        image = image.convert("RGBA" if has_alpha(image) else "RGB")
+    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def social_crop(image):
+    """The image cut to 1200×630 around its centre, as a JPEG (on white if transparent)."""
+    fitted = ImageOps.fit(flattened(image), SOCIAL_SIZE, Image.Resampling.LANCZOS)
+    return encode([fitted], "JPEG", [0], None)
+
+
+def flattened(image):
+    if not has_alpha(image):
+        return image.convert("RGB")
+    image = image.convert("RGBA")
+    background = Image.new("RGB", image.size, "white")
+    background.paste(image, mask=image.getchannel("A"))
+    return background
+
+
+def has_alpha(image):
+    return image.mode in {"RGBA", "LA", "PA"} or "transparency" in image.info
+
+
+def share_card(title, section, site_name):
+    """A 1200×630 PNG for a post without an image: its section, title and the site's name."""
+    with DRAWING:
+        return drawn_card(title, section, site_name)
+
+
+def drawn_card(title, section, site_name):
+    width, height = SOCIAL_SIZE
+    margin = 80
+    card = Image.new("RGB", SOCIAL_SIZE, CARD_COLOURS["background"])
+    draw = ImageDraw.Draw(card)
+    draw.rectangle((0, 0, width, 14), fill=CARD_COLOURS["accent"])
+    label = font("DejaVuSans-Bold.ttf", 30)
+    draw.text(
+        (margin, 78),
+        one_line(section.upper(), label, width - 2 * margin),
+        font=label,
+        fill=CARD_COLOURS["muted"],
+    )
+    # The title takes the largest size at which it fits the space between the two.
+    box_top, box_bottom = 150, height - 150
+    size, lines = fitted(title, width - 2 * margin, box_bottom - box_top)
+    title_font = font("DejaVuSans-Bold.ttf", size)
+    for number, line in enumerate(lines):
+        y = box_top + round(number * size * LINE_HEIGHT)
+        draw.text((margin, y), line, font=title_font, fill=CARD_COLOURS["text"])
+    draw.line((margin, height - 110, width - margin, height - 110), fill=CARD_COLOURS["muted"])
+    name = font("DejaVuSans.ttf", 32)
+    draw.text(
+        (margin, height - 88),
+        one_line(site_name, name, width - 2 * margin),
+        font=name,
+        fill=CARD_COLOURS["text"],
+    )
+    output = BytesIO()
+    card.save(output, "PNG", optimize=True)
+    return output.getvalue()
+
+
+def fitted(text, width, height):
+    """(font size, lines): the largest title size at which the text fits the box, else
+    the smallest, its last line cut short with an ellipsis."""
+    for size in TITLE_SIZES:
+        lines = wrapped(text, font("DejaVuSans-Bold.ttf", size), width)
+        if len(lines) * size * LINE_HEIGHT <= height:
+            return size, lines
+    room = max(1, int(height // (size * LINE_HEIGHT)))
+    if len(lines) > room:
+        last = font("DejaVuSans-Bold.ttf", size)
+        lines = [
+            *lines[: room - 1],
+            one_line(f"{lines[room - 1]} {lines[room]}", last, width, True),
+        ]
+    return size, lines
+
+
+def wrapped(text, face, width):
+    """The text in lines no wider than width, broken between words (inside a word only
+    when it is longer than a line, as a URL or a long compound can be)."""
+    lines, line = [], ""
+    for word in text.split():
+        candidate = f"{line} {word}" if line else word
+        if face.getlength(candidate) <= width:
+            line = candidate
+            continue
+        if line:
+            lines.append(line)
+        while face.getlength(word) > width:
+            fits = (n for n in range(len(word) - 1, 1, -1) if face.getlength(word[:n]) <= width)
+            cut = next(fits, 1)
+            lines.append(word[:cut])
+            word = word[cut:]
+        line = word
+    if line:
+        lines.append(line)
+    return lines
+
+
+def one_line(text, face, width, ellipsis=False):
+    """The text cut to fit one line, ending with an ellipsis when something was cut."""
+    text = " ".join(text.split())
+    if not ellipsis and face.getlength(text) <= width:
+        return text
+    while text and face.getlength(f"{text}…") > width:
+        text = text[:-1].rstrip()
+    return f"{text}…"
+
+
+@cache
+def font(name, size):
+    return ImageFont.truetype(str(FONTS / name), size)

@@ -2,10 +2,13 @@
 where their content lives now: blog.models.LegacyAddress says where."""
 
 import re
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponsePermanentRedirect
+from django.urls import reverse
 
 from blog.models import LegacyAddress
+from blog.search import MAX_QUERY_CHARS
 
 # WordPress's own query forms, read on the home page only, in the order WordPress reads them.
 QUERY_PARAMETERS = ("p", "page_id", "attachment_id", "cat")
@@ -32,6 +35,8 @@ class LegacyAddressMiddleware:
             return self.get_response(request)
         if request.path_info == "/" and (query := wordpress_query(request)):
             return redirect_or_404(find([query]))
+        if request.path_info == "/" and "s" in request.GET:
+            return search_redirect(request.GET["s"])
         response = self.get_response(request)
         if response.status_code == 404 and looks_up(request.path):
             path = request.path
@@ -53,6 +58,14 @@ def wordpress_query(request):
                 raise Http404("No such WordPress item.")
             return f"/?{name}={int(value)}"
     return None
+
+
+def search_redirect(terms):
+    """WordPress's search, `/?s=budget`, is ours at `/search/?q=budget`."""
+    query = urlencode({"q": terms[:MAX_QUERY_CHARS]})
+    response = HttpResponsePermanentRedirect(f"{reverse('blog:search')}?{query}")
+    response["Cache-Control"] = f"public, max-age={REDIRECT_MAX_AGE}"
+    return response
 
 
 def looks_up(path):

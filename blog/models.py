@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models import Count, Exists, F, Max, OuterRef, Q
@@ -327,7 +328,20 @@ class Source(ContentModel):
         self.name = clean_text(self.name)
         self.aliases = clean_text(self.aliases)
         self.description = clean_text(self.description)
-        super().save(*args, **kwargs)
+        update_fields = kwargs.get("update_fields")
+        # The posts that quote a source are found by its name and aliases too.
+        renamed = (
+            not self._state.adding
+            and (update_fields is None or {"name", "aliases"} & set(update_fields))
+            and Source.objects.filter(pk=self.pk)
+            .exclude(name=self.name, aliases=self.aliases)
+            .exists()
+        )
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            if renamed:
+                quoting = Quote.objects.filter(source=self).values_list("post_id", flat=True)
+                index_for_search(quoting.distinct())
 
     def get_absolute_url(self):
         return reverse("blog:source", kwargs={"slug": self.slug})
@@ -376,6 +390,13 @@ class PostQuerySet(ContentQuerySet):
             .defer("body", "body_html")
             .order_by("-published_at", "-id")
         )
+
+
+class PostManager(models.Manager.from_queryset(PostQuerySet)):
+    def get_queryset(self):
+        # The search vector (a few KB a post) is read by the database alone: a post is
+        # never loaded with it, and save() never writes it back (blog/search.py does).
+        return super().get_queryset().defer("search_vector")
 
 
 def attach_threads(posts):
@@ -472,8 +493,14 @@ class Post(ContentModel):
     image_alt = models.CharField(
         max_length=300, blank=True, help_text="Describe the image for readers who cannot see it."
     )
+    # Search (blog/search.py) keeps these current on every save. PostgreSQL stores the
+    # post's words here, weighted, under a GIN index that migration 0009 creates; SQLite
+    # keeps them in its FTS5 table instead and leaves this column empty.
+    search_vector = SearchVectorField(null=True, editable=False)
+    # When an update dated ahead falls due; its words join the index then.
+    search_refresh_at = models.DateTimeField(null=True, editable=False)
 
-    objects = PostQuerySet.as_manager()
+    objects = PostManager()
 
     class Meta:
         ordering = ["-published_at", "-id"]
@@ -484,6 +511,12 @@ class Post(ContentModel):
             # A section's archive and feed, counted and paged the same way.
             models.Index(
                 fields=["category", "status", "-published_at", "-id"], name="post_category_order"
+            ),
+            # Search asks, before each search, which posts have an update that fell due.
+            models.Index(
+                fields=["search_refresh_at"],
+                name="post_search_refresh",
+                condition=Q(search_refresh_at__isnull=False),
             ),
         ]
         constraints = [
@@ -523,6 +556,8 @@ class Post(ContentModel):
                 rebuild_quotes(self, None, rendered.quotes)
             elif "published_at" in kwargs["update_fields"]:
                 Quote.objects.filter(post=self, update=None).update(published_at=self.published_at)
+            if update_fields is None or {"title", "excerpt", "body"} & set(update_fields):
+                index_for_search([self.pk])
             notify_hub(self)
 
     def get_absolute_url(self):
@@ -618,10 +653,17 @@ class Update(ContentModel):
                 self.guid = tag_uri("update", self.pk, self.published_at)
                 Update.objects.filter(pk=self.pk).update(guid=self.guid)
             rebuild_quotes(self.post, self, rendered.quotes)
+            index_for_search([self.post_id])
             notify_hub(self.post, self)
 
     def get_absolute_url(self):
         return f"{self.post.get_absolute_url()}#update-{self.pk}"
+
+    def delete(self, *args, **kwargs):
+        with transaction.atomic(using=kwargs.get("using")):
+            deleted = super().delete(*args, **kwargs)
+            index_for_search([self.post_id], kwargs.get("using"))
+            return deleted
 
 
 class Quote(ContentModel):
@@ -652,6 +694,13 @@ class Quote(ContentModel):
         if self.update_id:
             return self.update.get_absolute_url()
         return self.post.get_absolute_url()
+
+
+def index_for_search(post_ids, using=None):
+    """Index posts again after a save changed what they are found by (blog/search.py)."""
+    from blog import search  # it searches these models: imported once they exist
+
+    search.refresh(post_ids, using)
 
 
 def rebuild_quotes(post, update, found):

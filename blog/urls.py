@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from blog import feeds, pages, views
+from blog import feeds, pages, sitemaps, views
 from blog.caching import allow_methods, public_page
 
 
@@ -69,12 +69,25 @@ urlpatterns = [
     path("tag/<uslug:slug>/", public_page(views.TagView.as_view()), name="tag"),
     path("sources/", public_page(views.SourceListView.as_view()), name="sources"),
     path("source/<uslug:slug>/", public_page(views.SourceView.as_view()), name="source"),
+    path("search/", public_page(views.search_results), name="search"),
     *feed_paths("", feeds.PostFeed, "feed"),
     *feed_paths("corrections/", feeds.CorrectionFeed, "corrections_feed"),
     *feed_paths("category/<uslug:slug>/", feeds.CategoryFeed, "category_feed"),
     *feed_paths("tag/<uslug:slug>/", feeds.TagFeed, "tag_feed"),
     *feed_paths("source/<uslug:slug>/", feeds.SourceFeed, "source_feed"),
     *feed_paths("<yyyy:year>/<mm:month>/<uslug:slug>/", feeds.StoryFeed, "post_feed"),
+    # For crawlers: robots.txt, the sitemap index and a sitemap for each section.
+    path("robots.txt", public_page(sitemaps.robots_txt), name="robots_txt"),
+    path("sitemap.xml", public_page(sitemaps.index), name="sitemap"),
+    *(
+        path(
+            f"sitemap-{name}.xml",
+            public_page(sitemaps.section),
+            {"name": name},
+            name=f"sitemap_{name}",
+        )
+        for name in sitemaps.SECTIONS
+    ),
     # Last: any other address may be a flat page (/about/, /parent/child/).
     path("<path:url>", public_page(pages.static_page), name="page"),
 ]

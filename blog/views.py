@@ -1,5 +1,4 @@
 import hashlib
-import json
 from datetime import timedelta
 from functools import cached_property
 
@@ -7,10 +6,9 @@ from django import forms
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
-from django.core.serializers.json import DjangoJSONEncoder
+from django.core.paginator import InvalidPage, Paginator
 from django.db import connection
-from django.db.models import Count, Q, prefetch_related_objects
+from django.db.models import Count, F, Q, prefetch_related_objects
 from django.http import (
     Http404,
     HttpResponse,
@@ -27,14 +25,14 @@ from django.utils.cache import get_conditional_response
 from django.utils.encoding import uri_to_iri
 from django.utils.html import strip_tags
 from django.utils.http import http_date, quote_etag
-from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from django.views.static import serve
 from taggit.models import Tag
 
+from blog import charts, search, seo
 from blog.caching import remember, rendered_fragments
-from blog.feeds import author_name
+from blog.feeds import author_name, plain_text
 from blog.models import Category, Post, Quote, Source, Update, attach_threads, published_q
 from blog.security import csp_nonce
 
@@ -191,9 +189,10 @@ def post_context(request, post, update_form=None):
     if update_form is None and request.user.is_staff and post.is_published:
         update_form = UpdateForm()
     thread_html, structured = post_thread(request, post)
+    header_html, tag_names = post_header(post)
     return {
         "post": post,
-        "header_html": post_header(post),
+        "header_html": header_html,
         "thread_html": thread_html,
         "breadcrumbs": Category.lineage(post.category_id),
         "feed": feed_links(
@@ -203,6 +202,8 @@ def post_context(request, post, update_form=None):
         "updates_url": updates_url,
         "update_form": update_form,
         "structured_data": structured,
+        "share_image": seo.post_image(request, post),
+        "article": seo.article(post, tag_names),
     }
 
 
@@ -216,20 +217,24 @@ def latest_correction(post):
 
 
 def post_header(post):
-    """Title, dates, byline, section and tags: rendered once per state of post and thread."""
+    """Title, dates, byline, section and tags: rendered once per state of post and thread.
+
+    Returns the HTML and the tags' names (for the page's article:tag), kept with it.
+    """
 
     def render(posts):
+        tags = list(post.tags.all())
         context = {
             "post": post,
-            "tags": list(post.tags.all()),
+            "tags": tags,
             "last_update_at": post.last_update_at,
             "latest_correction": latest_correction(post),
         }
-        return [render_to_string("blog/_post_header.html", context)]
+        return [(render_to_string("blog/_post_header.html", context), [t.name for t in tags])]
 
     stamps = (post.modified_at, post.last_update_at, post.last_correction_at)
-    [html] = rendered_fragments([post], lambda post: ("post-header", post.pk, *stamps), render)
-    return html
+    [found] = rendered_fragments([post], lambda post: ("post-header", post.pk, *stamps), render)
+    return found
 
 
 def post_thread(request, post):
@@ -258,6 +263,10 @@ def structured_data(request, post, updates):
         "dateModified": updates[0].published_at if updates else post.published_at,
         "author": {"@type": "Person", "name": author_name(post.author)},
         "articleSection": post.category.name,
+        "description": post.excerpt or plain_text(post.body_html, chars=300),
+        "image": [seo.post_image(request, post)["url"]],
+        "mainEntityOfPage": url,
+        "publisher": seo.publisher(request),
     }
     if post.is_developing or updates:
         data["@type"] = "LiveBlogPosting"
@@ -275,12 +284,7 @@ def structured_data(request, post, updates):
             }
             for update in updates
         ]
-    text = json.dumps(data, cls=DjangoJSONEncoder, ensure_ascii=False)
-    # The JSON sits in HTML: escape what could close the script element.
-    for char, escaped in (("<", "\\u003C"), (">", "\\u003E"), ("&", "\\u0026")):
-        text = text.replace(char, escaped)
-    # The page wraps it in a <script> with this answer's CSP nonce (kept out of the cache).
-    return mark_safe(text)
+    return seo.json_ld(data)
 
 
 class UpdateForm(forms.ModelForm):
@@ -415,6 +419,7 @@ class CorrectionListView(ListView):
         return (
             Update.objects.corrections()
             .select_related("post", "author")
+            .defer("post__search_vector")
             .order_by("-published_at", "-id")
         )
 
@@ -475,6 +480,7 @@ class SourceView(ListView):
             .filter(source=self.source)
             .select_related("post", "update")
             .defer("post__body", "post__body_html", "update__body", "update__body_html")
+            .defer("post__search_vector")
             .order_by("-published_at", "position")
         )
 
@@ -490,7 +496,60 @@ class SourceView(ListView):
         feed = feed_links(
             self.request, f"Quoting {self.source.name}", "source_feed", self.source.slug
         )
-        return super().get_context_data(source=self.source, people=people, feed=feed, **kwargs)
+        # One grouped query each, once per content version.
+        history = remember(f"history:{self.source.pk}", lambda: source_history(self.source))
+        beside = remember(f"beside:{self.source.pk}", lambda: quoted_beside(self.source))
+        return super().get_context_data(
+            source=self.source, people=people, feed=feed, history=history, beside=beside, **kwargs
+        )
+
+
+def source_history(source):
+    """How often the source was quoted, month by month: a chart, a sentence, a table."""
+    series = charts.per_month(visible_quotes().filter(source=source), "published_at")
+    if not series:
+        return {}
+    return {
+        "chart": charts.month_bars(series, f"Quotes of {source.name} per month", "history"),
+        "summary": charts.summary(series),
+        "months": [(month, count) for month, count in series if count],
+    }
+
+
+def quoted_beside(source):
+    """The five sources quoted in the most posts that also quote this one."""
+    posts = visible_quotes().filter(source=source).values("post")
+    return list(
+        visible_quotes()
+        .filter(post__in=posts)
+        .exclude(source=source)
+        .values(name=F("source__name"), slug=F("source__slug"))
+        .annotate(posts=Count("post", distinct=True))
+        .order_by("-posts", "name")[:5]
+    )
+
+
+def search_results(request):
+    """/search/?q=…: published posts by their words, best first, a page at a time."""
+    years = sorted({month.year for month in archive_months()}, reverse=True)
+    form = search.SearchForm(request.GET, years=years)
+    context = {"form": form, "searched": False}
+    if form.is_search() and form.is_valid():
+        search.refresh_due()
+        if (found := form.search()) is not None:
+            paginator = Paginator(found, PER_PAGE)
+            try:
+                page = paginator.page(request.GET.get("page") or 1)
+            except InvalidPage as error:
+                raise Http404("No such page of results.") from error
+            context.update(
+                searched=True,
+                paginator=paginator,
+                page_obj=page,
+                is_paginated=page.has_other_pages(),
+                hits=page.object_list,
+            )
+    return render(request, "blog/search.html", context)
 
 
 def healthz(request):

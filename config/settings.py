@@ -51,6 +51,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Search's stored vectors and ranking on PostgreSQL (blog/search.py); on SQLite the
+    # app is inert and search uses FTS5.
+    "django.contrib.postgres",
     # WordPress pages become flat pages at their old addresses; flat pages need sites.
     "django.contrib.sites",
     "django.contrib.flatpages",

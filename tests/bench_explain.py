@@ -18,6 +18,7 @@ from django.db.models import Count  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from taggit.models import Tag  # noqa: E402
 
+from blog import search  # noqa: E402
 from blog.models import Category, Post, Source, Update  # noqa: E402
 from blog.views import visible_quotes  # noqa: E402
 
@@ -31,6 +32,7 @@ def hot_queries():
     tag = Tag.objects.annotate(n=Count("taggit_taggeditem_items")).order_by("-n").first()
     section = Category.objects.filter(parent=None).first()
     due = Update.objects.filter(published_at__gt=now).order_by().values_list("published_at")
+    found = search.Search(search.parse("kestrel bay"), Post.objects.published())
     return {
         "list: ids of page 1": listing.values_list("pk", flat=True)[:10],
         "list: ids of page 5,000": listing.values_list("pk", flat=True)[49990:50000],
@@ -52,6 +54,8 @@ def hot_queries():
         .select_related("post", "update")
         .order_by("-published_at", "position")[:20],
         "feed: latest 20": listing.select_related("author", "category")[:20],
+        "search: ids of page 1": found.ranked().values_list("pk", flat=True)[:10],
+        "search: count": found.posts.filter(search_vector=found.tsquery()).values_list("pk"),
         "corrections": Update.objects.corrections().order_by("-published_at", "-id")[:20],
         "next scheduled item": Post.objects.filter(status="published", published_at__gt=now)
         .order_by()
@@ -66,7 +70,7 @@ def main():
     print(f"{'query':34} {'time':>10}  sequential scans")
     for name, queryset in hot_queries().items():
         sql, params = queryset.query.sql_with_params()
-        if name == "list: count":
+        if name in ("list: count", "search: count"):
             sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"
         with connection.cursor() as cursor:
             cursor.execute(f"EXPLAIN (ANALYZE) {sql}", params)

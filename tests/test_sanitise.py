@@ -95,6 +95,11 @@ PAGE_TAGS = ALLOWED_TAGS | {
     "section",
     "time",
     "title",
+    # A source's quotes per month (blog/charts.py).
+    "svg",
+    "rect",
+    "line",
+    "text",
 }
 SCHEME = re.compile(r"([a-z][a-z0-9+.-]*):")
 CONTROLS = re.compile("[\x00-\x1f\x7f]")

@@ -151,13 +151,17 @@ def test_editor_upload_is_for_staff_only(client, django_user_model, settings):
     assert stored_files(settings) == []
 
 
-def jpeg_with_exif(orientation):
-    """A 40×20 photo, red on the left and blue on the right, from a phone at a place."""
-    image = Image.new("RGB", (40, 20), "blue")
-    image.paste("red", (0, 0, 20, 20))
+def jpeg_with_exif(orientation, size=(40, 20)):
+    """A photo, red on the left half and blue on the right, from a phone at a place:
+    its maker, its owner's name and serial number, and where it was taken."""
+    width, height = size
+    image = Image.new("RGB", size, "blue")
+    image.paste("red", (0, 0, width // 2, height))
     exif = Image.Exif()
     exif[0x0112] = orientation
     exif[0x010F] = "PhoneMaker"
+    camera = exif.get_ifd(0x8769)  # Exif IFD
+    camera.update({0xA430: "Dana Reyes", 0xA431: "SN-4417-XK"})  # owner, body serial
     gps = exif.get_ifd(0x8825)
     gps.update({1: "N", 2: (40.0, 42.0, 46.0), 3: "W", 4: (74.0, 0.0, 21.0)})
     data = BytesIO()
@@ -165,12 +169,24 @@ def jpeg_with_exif(orientation):
     return data.getvalue()
 
 
+# What jpeg_with_exif hides in the file, byte for byte.
+METADATA = [b"Exif", b"PhoneMaker", b"Dana Reyes", b"SN-4417-XK", b"<script"]
+
+
+def test_the_photo_carries_the_metadata_it_should_lose():
+    data = jpeg_with_exif(6)
+    assert all(marker in data for marker in METADATA)
+    exif = Image.open(BytesIO(data)).getexif()
+    assert exif[0x0112] == 6 and exif.get_ifd(0x8825)[1] == "N"
+    assert exif.get_ifd(0x8769) == {0xA430: "Dana Reyes", 0xA431: "SN-4417-XK"}
+
+
 def test_editor_drops_exif_and_turns_the_photo_upright(staff_client, settings):
     response = upload(staff_client, "IMG_0001.jpg", jpeg_with_exif(6), "image/jpeg")
 
     stored = stored_upload(response, settings)
     data = stored.read_bytes()
-    assert b"Exif" not in data and b"PhoneMaker" not in data and b"<script" not in data
+    assert not [marker for marker in METADATA if marker in data]
     image = Image.open(stored)
     assert not image.getexif()
     # Orientation 6: the camera was turned; the left of the sensor is the top.

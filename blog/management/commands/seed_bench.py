@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from taggit.models import Tag, TaggedItem
 
+from blog import search
 from blog.caching import content_changed
 from blog.markdown import render
 from blog.models import Category, Post, Quote, Source, Update, tag_uri
@@ -856,6 +857,8 @@ class Command(BaseCommand):
         Quote.objects.bulk_create(quotes, batch_size=BATCH)
         self.created["quotes"] += len(quotes)
         self.tag(posts)
+        # bulk_create skips save(), which keeps search current: index the batch here.
+        search.refresh([post.pk for post in posts])
 
     def thread(self, post, now):
         """A post's updates, with their rendered texts: a developing story's timeline."""
