@@ -14,7 +14,7 @@ from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAll
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -24,9 +24,11 @@ from markdownx.views import ImageUploadView
 from markdownx.widgets import AdminMarkdownxWidget
 from taggit.models import Tag
 
+from blog import preview
 from blog.images import clean_upload
 from blog.markdown import render_markdown
 from blog.models import Category, Post, Quote, Source, Update
+from blog.trash import PostTrashMixin, QuotedSourceMixin, TrashFilter
 
 # --- The editor's preview and image upload (django-markdownx, staff-only) -------------
 
@@ -315,7 +317,7 @@ def rows_per_post(model):
 
 
 @admin.register(Post)
-class PostAdmin(TamperProofAdmin):
+class PostAdmin(PostTrashMixin, TamperProofAdmin):
     form = PostAdminForm
     inlines = [UpdateInline, QuoteInline]
     list_display = [
@@ -327,14 +329,22 @@ class PostAdmin(TamperProofAdmin):
         "update_count",
         "quote_count",
     ]
-    list_filter = ["status", "is_developing", "category", "published_at", "author"]
+    list_filter = [TrashFilter, "status", "is_developing", "category", "published_at", "author"]
     list_select_related = ["category"]
     search_fields = ["title", "excerpt", "body"]
     date_hierarchy = "published_at"
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["category"]
     readonly_fields = ["guid", "created_at", "modified_at", "developing_ended_at"]
-    actions = ["publish", "unpublish", "open_thread", "close_thread"]
+    actions = [
+        "publish",
+        "unpublish",
+        "open_thread",
+        "close_thread",
+        "delete_selected",
+        "restore",
+        "empty_trash",
+    ]
     save_on_top = True
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "tags", "excerpt", "body"]}),
@@ -349,8 +359,10 @@ class PostAdmin(TamperProofAdmin):
 
     def get_urls(self):
         toggle = self.admin_site.admin_view(self.toggle_thread)
+        preview_link = self.admin_site.admin_view(self.preview_link)
         return [
             path("<int:post_id>/thread/", toggle, name="blog_post_thread"),
+            path("<int:post_id>/preview-link/", preview_link, name="blog_post_preview_link"),
             *super().get_urls(),
         ]
 
@@ -369,6 +381,38 @@ class PostAdmin(TamperProofAdmin):
         if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
             next_url = reverse("admin:blog_post_change", args=[post.pk])
         return redirect(next_url)
+
+    def preview_link(self, request, post_id):
+        """Make a preview link for a draft or scheduled post (shown in a message), or
+        revoke every link made so far."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        post = get_object_or_404(Post, pk=post_id)
+        if not self.has_change_permission(request, post):
+            raise PermissionDenied
+        if request.POST.get("revoke"):
+            preview.revoke(post)
+            self.log_change(request, post, "Preview links revoked")
+            self.message_user(
+                request, "Every preview link of this post has stopped working.", messages.SUCCESS
+            )
+        elif post.is_published or post.deleted_at:
+            self.message_user(
+                request, "Only a draft or a scheduled post has a preview link.", messages.ERROR
+            )
+        else:
+            link, expires = preview.make_link(post)
+            self.log_change(request, post, "Preview link created")
+            self.message_user(
+                request,
+                format_html(
+                    "Preview link, for anyone who has it, until {}: <code>{}</code>",
+                    formats.date_format(timezone.localtime(expires), "DATETIME_FORMAT"),
+                    request.build_absolute_uri(link),
+                ),
+                messages.SUCCESS,
+            )
+        return redirect("admin:blog_post_change", post.pk)
 
     def get_queryset(self, request):
         return (
@@ -490,7 +534,7 @@ def merge_sources(target, duplicates):
 
 
 @admin.register(Source)
-class SourceAdmin(TamperProofAdmin):
+class SourceAdmin(QuotedSourceMixin, TamperProofAdmin):
     list_display = ["name", "kind", "affiliation", "quote_count"]
     list_filter = ["kind"]
     list_select_related = ["affiliation"]
@@ -498,7 +542,7 @@ class SourceAdmin(TamperProofAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["affiliation"]
     fields = ["name", "slug", "kind", "affiliation", "aliases", "url", "description"]
-    actions = ["merge"]
+    actions = ["merge", "delete_selected"]
 
     def get_queryset(self, request):
         # A GROUP BY drops Meta.ordering: the affiliation autocomplete pages through this.

@@ -359,15 +359,28 @@ class Source(ContentModel):
         self.aliases = "\n".join(aliases)
 
 
-def published_q(via=""):
-    """published() as a condition, for rows reached through a join (`via="post__"`)."""
-    return Q(**{f"{via}status": Post.Status.PUBLISHED, f"{via}published_at__lte": timezone.now()})
+def published_q(via="", in_trash=False):
+    """published() as a condition, for rows reached through a join (`via="post__"`).
+
+    `in_trash=True` matches the posts that would be public if they were not in the trash.
+    """
+    return Q(
+        **{
+            f"{via}status": Post.Status.PUBLISHED,
+            f"{via}published_at__lte": timezone.now(),
+            f"{via}deleted_at__isnull": not in_trash,
+        }
+    )
 
 
 class PostQuerySet(ContentQuerySet):
     def published(self):
         """The one definition of publicly visible."""
         return self.filter(published_q())
+
+    def gone(self):
+        """Posts readers could see until they went to the trash: their addresses are 410."""
+        return self.filter(published_q(in_trash=True))
 
     def tagged(self, tag):
         """Posts with this tag, as EXISTS: both engines walk the list's index and stop at a
@@ -493,6 +506,10 @@ class Post(ContentModel):
     image_alt = models.CharField(
         max_length=300, blank=True, help_text="Describe the image for readers who cannot see it."
     )
+    # In the trash since (readers get 410 Gone); emptying the trash deletes for good.
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Signs this post's preview links: a new key revokes every link given out before.
+    preview_key = models.CharField(max_length=32, blank=True, editable=False)
     # Search (blog/search.py) keeps these current on every save. PostgreSQL stores the
     # post's words here, weighted, under a GIN index that migration 0009 creates; SQLite
     # keeps them in its FTS5 table instead and leaves this column empty.
@@ -579,7 +596,18 @@ class Post(ContentModel):
             self.status == self.Status.PUBLISHED
             and self.published_at is not None
             and self.published_at <= timezone.now()
+            and self.deleted_at is None
         )
+
+    def move_to_trash(self):
+        """Hide the post from readers (410 Gone), keeping every row of it for a restore."""
+        self.deleted_at = timezone.now()
+        self.save(update_fields=["deleted_at", "modified_at"])
+
+    def restore(self):
+        """Take the post out of the trash, as it was: same id, slug, feed id, quotes, thread."""
+        self.deleted_at = None
+        self.save(update_fields=["deleted_at", "modified_at"])
 
     def rerender(self):
         """Render the body and every update again (after the renderer or a source changed)."""

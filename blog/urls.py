@@ -1,7 +1,7 @@
 from django.urls import path, register_converter
 from django.urls.converters import StringConverter
 
-from blog import feeds, pages, sitemaps, views
+from blog import feeds, pages, preview, sitemaps, views
 from blog.caching import allow_methods, public_page
 
 
@@ -88,6 +88,8 @@ urlpatterns = [
         )
         for name in sitemaps.SECTIONS
     ),
+    # A draft for someone without an account: never public_page(), so never cached.
+    path("preview/<str:token>/", preview.preview, name="preview"),
     # Last: any other address may be a flat page (/about/, /parent/child/).
     path("<path:url>", public_page(pages.static_page), name="page"),
 ]

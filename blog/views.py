@@ -171,7 +171,12 @@ class PostMonthArchiveView(ArchiveMixin, MonthArchiveView):
 def post_detail(request, year, month, slug):
     # Staff see drafts and scheduled posts too, marked as such, to preview them.
     posts = Post.objects.all() if request.user.is_staff else Post.objects.published()
-    post = get_object_or_404(posts.select_related("author", "category"), slug=slug)
+    post = posts.select_related("author", "category").filter(slug=slug).first()
+    if post is None:
+        if Post.objects.gone().filter(slug=slug).exists():
+            # It was public and is in the trash: gone, so search engines drop it.
+            return render(request, "410.html", status=410)
+        raise Http404("No post at this address.")
     # request.path is decoded; a Unicode slug's address is percent-encoded.
     if request.path != uri_to_iri(post.get_absolute_url()):
         return redirect(post, permanent=post.is_published)

@@ -324,4 +324,6 @@ DATELINE = {
     # Optional WebSub hub (e.g. https://pubsubhubbub.appspot.com/): feeds advertise it
     # and publishing pings it in the background.
     "WEBSUB_HUB": os.environ.get("WEBSUB_HUB", ""),
+    # How long a draft's preview link (/preview/…/) works after an editor makes it.
+    "PREVIEW_HOURS": int(os.environ.get("PREVIEW_HOURS", "72")),
 }
