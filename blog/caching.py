@@ -160,13 +160,19 @@ def cacheable_request(request):
     return request.method in READ_ONLY and settings.SESSION_COOKIE_NAME not in request.COOKIES
 
 
-# The query parameters public pages read; others (utm_source…) share the page's entry.
-# Search results are kept per query and filters, and go stale with any change like the rest.
-PAGE_PARAMETERS = ("page", "q", "category", "tag", "source", "year")
+# The query parameters a public page reads unless its public_page() names others; the rest
+# (utm_source…) share the page's entry, so they cannot fill the cache with copies.
+PAGE_PARAMETERS = ("page",)
 
 
-def page_key(request, version):
-    params = [(name, request.GET[name]) for name in PAGE_PARAMETERS if name in request.GET]
+def page_parameters(request):
+    """The parameters this address's view reads (public_page(parameters=…))."""
+    match = getattr(request, "resolver_match", None)
+    return getattr(match.func, "page_parameters", PAGE_PARAMETERS) if match else PAGE_PARAMETERS
+
+
+def page_key(request, version, parameters=PAGE_PARAMETERS):
+    params = [(name, request.GET[name]) for name in parameters if name in request.GET]
     # Per scheme and host: pages, feeds and sitemaps carry absolute addresses on the host
     # the request named (ALLOWED_HOSTS bounds how many there are).
     origin = f"{request.scheme}://{request.get_host()}"
@@ -214,7 +220,7 @@ def allow_methods(view, methods=READ_ONLY):
     return allowed_view
 
 
-def public_page(view, max_age=None, methods=READ_ONLY):
+def public_page(view, max_age=None, methods=READ_ONLY, parameters=PAGE_PARAMETERS):
     """Mark a view's answers to anonymous GETs as public: PageCacheMiddleware caches them.
 
     `max_age` names the DATELINE setting for how long a browser or feed reader may reuse
@@ -233,6 +239,9 @@ def public_page(view, max_age=None, methods=READ_ONLY):
 
     allowed_view = allow_methods(public_view, methods)
     allowed_view.is_public_page = True
+    # What chooses the page's content besides its path: keys it in the cache, and stays in
+    # its canonical address.
+    allowed_view.page_parameters = tuple(parameters)
     return allowed_view
 
 
@@ -279,10 +288,11 @@ class PageCacheMiddleware:
             request_version.reset(scope)
 
     def respond(self, request):
-        if not (cacheable_request(request) and self.is_public_page(request)):
+        view = cacheable_request(request) and self.public_view(request)
+        if not view:
             return self.get_response(request)
         version = current_version()
-        key = page_key(request, version)
+        key = page_key(request, version, view.page_parameters)
         if response := self.not_modified(request, key, version):
             return response
         seconds = settings.DATELINE["PAGE_CACHE_SECONDS"]
@@ -305,14 +315,14 @@ class PageCacheMiddleware:
         )
 
     @staticmethod
-    def is_public_page(request):
-        """Only addresses served by a public_page() view consult the cache: the admin,
-        /healthz and anything else pay nothing for it."""
+    def public_view(request):
+        """The public_page() view at this address, else None: only those consult the cache
+        (the admin, /healthz and anything else pay nothing for it)."""
         try:
             match = resolve(request.path_info, getattr(request, "urlconf", None))
         except Resolver404:
-            return False
-        return getattr(match.func, "is_public_page", False)
+            return None
+        return match.func if getattr(match.func, "is_public_page", False) else None
 
     @staticmethod
     def not_modified(request, key, version):

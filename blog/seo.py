@@ -13,7 +13,7 @@ from django.utils.encoding import escape_uri_path
 from django.utils.safestring import mark_safe
 
 from blog import renditions
-from blog.caching import PAGE_PARAMETERS
+from blog.caching import page_parameters
 
 # The site's own pictures (static/img/): what a page without one of its own is shared
 # with, and the publisher's logo. Made with Pillow; sizes as Open Graph wants them said.
@@ -23,13 +23,12 @@ LOGO = {"path": "img/logo.png", "width": 512, "height": 512}
 
 def page_url(request, page=None):
     """This page's canonical address: its path, the query parameters that choose what it
-    shows (PAGE_PARAMETERS, as the page cache keys it; never utm_source and the like),
-    and `page` only past the first."""
-    # Only search reads its query and filters: /?q=x is the home page, canonically /.
-    match = getattr(request, "resolver_match", None)
-    reads = PAGE_PARAMETERS if match and match.view_name == "blog:search" else ()
+    shows (its view's public_page parameters, as the page cache keys it; never utm_source
+    and the like), and `page` only past the first."""
     params = [
-        (name, request.GET[name]) for name in reads if name != "page" and request.GET.get(name)
+        (name, request.GET[name])
+        for name in page_parameters(request)
+        if name != "page" and request.GET.get(name)
     ]
     if page is not None and int(page) > 1:
         params.append(("page", int(page)))

@@ -69,7 +69,11 @@ urlpatterns = [
     path("tag/<uslug:slug>/", public_page(views.TagView.as_view()), name="tag"),
     path("sources/", public_page(views.SourceListView.as_view()), name="sources"),
     path("source/<uslug:slug>/", public_page(views.SourceView.as_view()), name="source"),
-    path("search/", public_page(views.search_results), name="search"),
+    path(
+        "search/",
+        public_page(views.search_results, parameters=views.SEARCH_PARAMETERS),
+        name="search",
+    ),
     *feed_paths("", feeds.PostFeed, "feed"),
     *feed_paths("corrections/", feeds.CorrectionFeed, "corrections_feed"),
     *feed_paths("category/<uslug:slug>/", feeds.CategoryFeed, "category_feed"),

@@ -534,6 +534,10 @@ def quoted_beside(source):
     )
 
 
+# What a search page's results depend on: the page cache keeps one copy per combination.
+SEARCH_PARAMETERS = ("q", "category", "tag", "source", "year", "page")
+
+
 def search_results(request):
     """/search/?q=…: published posts by their words, best first, a page at a time."""
     years = sorted({month.year for month in archive_months()}, reverse=True)

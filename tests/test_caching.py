@@ -152,8 +152,21 @@ def test_query_parameters_the_page_ignores_share_its_cache_entry(
     client, story, django_assert_num_queries
 ):
     client.get("/")
+    client.get(story.get_absolute_url())
     with django_assert_num_queries(0):
         assert client.get("/?utm_source=newsletter&fbclid=x").status_code == 200
+        # Search's parameters too: only the search page reads them, so random values on
+        # another page cannot fill the cache with copies of it.
+        assert client.get("/?q=random-1&year=1999&tag=x").status_code == 200
+        assert client.get(f"{story.get_absolute_url()}?q=random-2").status_code == 200
+
+
+def test_a_search_page_is_kept_per_query(client, story, django_assert_max_num_queries):
+    client.get("/search/?q=levy")
+    with django_assert_max_num_queries(0):
+        client.get("/search/?q=levy&utm_source=x")
+    fresh = client.get("/search/?q=budget")  # another query: rendered, not the levy page
+    assert 'value="budget"' in fresh.content.decode()
 
 
 def test_unknown_pages_are_404s_and_not_cached(client, story):

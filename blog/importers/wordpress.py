@@ -12,6 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as fixed_zone
+from functools import cached_property
 from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -487,16 +488,16 @@ class Importer:
         if item.post_date_gmt:
             return item.post_date_gmt
         if item.post_date:
-            return item.post_date.replace(tzinfo=self.site_zone())
+            return item.post_date.replace(tzinfo=self.site_zone)
         return None
 
+    @cached_property
     def site_zone(self):
-        if not hasattr(self, "_zone"):
-            offsets = Counter(
-                zone for item in self.export.items if (zone := local_zone(item)) is not None
-            )
-            self._zone = offsets.most_common(1)[0][0] if offsets else UTC
-        return self._zone
+        """The old site's usual offset from UTC, as the export's dated items show it."""
+        offsets = Counter(
+            zone for item in self.export.items if (zone := local_zone(item)) is not None
+        )
+        return offsets.most_common(1)[0][0] if offsets else UTC
 
     def author_of(self, item):
         user = self.users.get(item.creator)
