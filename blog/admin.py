@@ -25,9 +25,12 @@ from markdownx.widgets import AdminMarkdownxWidget
 from taggit.models import Tag
 
 from blog import preview
+from blog.history import PostHistoryMixin
 from blog.images import clean_upload
+from blog.locking import LockedFormMixin, LockingAdminMixin
 from blog.markdown import render_markdown
 from blog.models import Category, Post, Quote, Source, Update
+from blog.roles import PostRolesMixin, UpdateInlineRolesMixin
 from blog.trash import PostTrashMixin, QuotedSourceMixin, TrashFilter
 
 # --- The editor's preview and image upload (django-markdownx, staff-only) -------------
@@ -236,8 +239,15 @@ def make_every_admin_tamper_proof(site=admin.site):
 # --- Posts ---------------------------------------------------------------------------
 
 
-class UpdateInline(BoundedInline, admin.StackedInline):
+class UpdateInlineForm(LockedFormMixin, forms.ModelForm):
+    class Meta:
+        model = Update
+        fields = ["kind", "published_at", "body"]
+
+
+class UpdateInline(UpdateInlineRolesMixin, BoundedInline, admin.StackedInline):
     model = Update
+    form = UpdateInlineForm
     extra = 1
     fields = ["kind", "published_at", "body", "author"]
     readonly_fields = ["author"]
@@ -282,7 +292,7 @@ class QuoteInline(BoundedInline, admin.TabularInline):
         return "body"
 
 
-class PostAdminForm(forms.ModelForm):
+class PostAdminForm(LockedFormMixin, forms.ModelForm):
     class Meta:
         model = Post
         fields = [
@@ -317,7 +327,9 @@ def rows_per_post(model):
 
 
 @admin.register(Post)
-class PostAdmin(PostTrashMixin, TamperProofAdmin):
+class PostAdmin(
+    PostRolesMixin, PostHistoryMixin, LockingAdminMixin, PostTrashMixin, TamperProofAdmin
+):
     form = PostAdminForm
     inlines = [UpdateInline, QuoteInline]
     list_display = [

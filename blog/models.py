@@ -516,11 +516,27 @@ class Post(ContentModel):
     search_vector = SearchVectorField(null=True, editable=False)
     # When an update dated ahead falls due; its words join the index then.
     search_refresh_at = models.DateTimeField(null=True, editable=False)
+    # Optimistic locking (blog/locking.py): each save that changes what editors edit adds
+    # one; a form that was opened at an older number is refused instead of overwriting.
+    version = models.PositiveIntegerField(default=1, editable=False)
+    modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     objects = PostManager()
 
     class Meta:
         ordering = ["-published_at", "-id"]
+        # Roles (blog/roles.py): who may make a post public, and who may edit anyone's.
+        permissions = [
+            ("publish_post", "Can publish posts and post updates"),
+            ("edit_others_posts", "Can edit other people's posts"),
+        ]
         indexes = [
             # Every list: published, newest first, ties by id; an index-only scan finds
             # the ids of any page, however deep.
@@ -652,6 +668,15 @@ class Update(ContentModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="updates"
     )
     guid = models.CharField(max_length=255, blank=True, editable=False)
+    version = models.PositiveIntegerField(default=1, editable=False)
+    modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
 
     objects = UpdateQuerySet.as_manager()
 
@@ -747,6 +772,36 @@ def rebuild_quotes(post, update, found):
         )
         for position, quote in enumerate(found, start=1)
     )
+
+
+class Autosave(models.Model):
+    """What an editor last typed in a post's form, kept by the server while they type
+    (blog/autosave.py), so a crashed tab or an expired session loses nothing. One per
+    editor and post; `post` is empty for a post not saved yet."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="autosaves"
+    )
+    post = models.ForeignKey(
+        Post, on_delete=models.CASCADE, null=True, blank=True, related_name="autosaves"
+    )
+    title = models.CharField(max_length=200, blank=True)
+    excerpt = models.TextField(blank=True)
+    body = models.TextField(blank=True)
+    # The post's version the text was typed over.
+    base_version = models.PositiveIntegerField(null=True, blank=True)
+    saved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "post"], name="autosave_one_per_post"),
+            models.UniqueConstraint(
+                fields=["user"], condition=Q(post__isnull=True), name="autosave_one_new_post"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} on {self.post or 'a new post'} at {self.saved_at:%Y-%m-%d %H:%M}"
 
 
 class LegacyAddress(models.Model):

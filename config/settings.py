@@ -61,6 +61,9 @@ INSTALLED_APPS = [
     "taggit",
     "django_tasks_db",
     "axes",
+    # History: every save of a post (with its thread and tags), update, source or
+    # section is kept as a revision that can be compared and restored (blog/history.py).
+    "reversion",
     "blog",
 ]
 
