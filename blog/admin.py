@@ -3,6 +3,7 @@ import posixpath
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.admin.widgets import AutocompleteSelect, AutocompleteSelectMultiple
 from django.core.exceptions import PermissionDenied, SuspiciousOperation, ValidationError
@@ -10,7 +11,13 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseNotAllowed,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -22,6 +29,8 @@ from markdownx.forms import ImageForm
 from markdownx.settings import MARKDOWNX_IMAGE_MAX_SIZE, MARKDOWNX_MEDIA_PATH
 from markdownx.views import ImageUploadView
 from markdownx.widgets import AdminMarkdownxWidget
+from reversion.admin import VersionAdmin
+from reversion.models import Version
 from taggit.models import Tag
 
 from blog import preview
@@ -30,17 +39,27 @@ from blog.images import clean_upload
 from blog.locking import LockedFormMixin, LockingAdminMixin
 from blog.markdown import render_markdown
 from blog.models import Category, Post, Quote, Source, Update
-from blog.roles import PostRolesMixin, UpdateInlineRolesMixin
+from blog.roles import (
+    THREAD_CLOSED,
+    THREAD_OPENED,
+    UNPUBLISHED,
+    PostRolesMixin,
+    UpdateInlineRolesMixin,
+    published_message,
+)
 from blog.trash import PostTrashMixin, QuotedSourceMixin, TrashFilter
 
 # --- The editor's preview and image upload (django-markdownx, staff-only) -------------
 
 
 def staff_only(view):
-    """Like staff_member_required, but a 403 for the editor's background requests."""
+    """Like staff_member_required, but a 403 for the editor's background requests, and
+    only for people who write posts (a staff user in no group writes nothing)."""
 
     def wrapped(request, *args, **kwargs):
-        if not (request.user.is_active and request.user.is_staff):
+        user = request.user
+        writes = user.has_perm("blog.add_post") or user.has_perm("blog.change_post")
+        if not (user.is_active and user.is_staff and writes):
             raise PermissionDenied
         return view(request, *args, **kwargs)
 
@@ -334,7 +353,7 @@ class PostAdmin(
     inlines = [UpdateInline, QuoteInline]
     list_display = [
         "title",
-        "status",
+        "publication",
         "category",
         "published_at",
         "is_developing",
@@ -368,6 +387,8 @@ class PostAdmin(
 
     class Media:
         css = {"all": ["css/editor.css"]}
+        # Keeps what the editor types, in the browser and on the server (blog/autosave.py).
+        js = ["js/autosave.js"]
 
     def get_urls(self):
         toggle = self.admin_site.admin_view(self.toggle_thread)
@@ -383,10 +404,12 @@ class PostAdmin(
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
         post = get_object_or_404(Post, pk=post_id)
-        if not self.has_change_permission(request, post):
+        if not self.has_thread_permission(request, post):
             raise PermissionDenied
         is_open = request.POST.get("open") == "1"
-        post.set_developing(is_open)
+        if post.is_developing != is_open:
+            self.log_change(request, post, THREAD_OPENED if is_open else THREAD_CLOSED)
+        post.set_developing(is_open, by=request.user)
         state = "open: readers see new updates as they come" if is_open else "closed"
         self.message_user(request, f"The thread of “{post}” is {state}.", messages.SUCCESS)
         next_url = request.POST.get("next", "")
@@ -433,6 +456,18 @@ class PostAdmin(
             .annotate(update_count=rows_per_post(Update), quote_count=rows_per_post(Quote))
         )
 
+    @admin.display(description="status", ordering="published_at")
+    def publication(self, post):
+        """Draft, Published, or "Scheduled for …" with the time it goes out by itself."""
+        if post.deleted_at is not None:
+            return "In the trash"
+        if post.status != Post.Status.PUBLISHED:
+            return "Draft"
+        if post.published_at > timezone.now():
+            when = formats.date_format(timezone.localtime(post.published_at), "DATETIME_FORMAT")
+            return format_html('<span class="scheduled">Scheduled for {}</span>', when)
+        return "Published"
+
     @admin.display(description="updates", ordering="update_count")
     def update_count(self, post):
         return post.update_count
@@ -459,50 +494,89 @@ class PostAdmin(
             deleted.delete()
         formset.save_m2m()
 
-    @admin.action(description="Publish selected posts", permissions=["change"])
+    # These reach the user's own posts only (get_queryset) unless they edit anyone's.
+    @admin.action(description="Publish selected posts", permissions=["publish"])
     def publish(self, request, queryset):
-        count = self.set_status(queryset.exclude(status=Post.Status.PUBLISHED), "published")
+        posts = queryset.exclude(status=Post.Status.PUBLISHED)
+        count = self.set_status(request, posts, "published")
         self.message_user(request, f"Published {count} post(s).", messages.SUCCESS)
 
-    @admin.action(description="Unpublish selected posts (back to draft)", permissions=["change"])
+    @admin.action(description="Unpublish selected posts (back to draft)", permissions=["publish"])
     def unpublish(self, request, queryset):
-        count = self.set_status(queryset.filter(status=Post.Status.PUBLISHED), "draft")
+        count = self.set_status(request, queryset.filter(status=Post.Status.PUBLISHED), "draft")
         self.message_user(request, f"Moved {count} post(s) back to draft.", messages.SUCCESS)
 
-    @staticmethod
-    def set_status(posts, status):
+    def set_status(self, request, posts, status):
         # Through save(): a first publication mints the feed id and pings the hub.
         with transaction.atomic():
             posts = list(posts)
             for post in posts:
                 post.status = status
-                post.save(update_fields=["status", "modified_at"])
+                post.save(update_fields=["status", *post.changed_by(request.user)])
+                published = status == Post.Status.PUBLISHED
+                message = published_message(post) if published else UNPUBLISHED
+                self.log_change(request, post, message)
         return len(posts)
 
-    @admin.action(description="Open the update thread", permissions=["change"])
+    @admin.action(description="Open the update thread", permissions=["publish"])
     def open_thread(self, request, queryset):
-        count = self.set_threads(queryset.filter(is_developing=False), is_open=True)
+        count = self.set_threads(request, queryset.filter(is_developing=False), is_open=True)
         self.message_user(request, f"Opened the thread of {count} post(s).", messages.SUCCESS)
 
-    @admin.action(description="Close the update thread", permissions=["change"])
+    @admin.action(description="Close the update thread", permissions=["publish"])
     def close_thread(self, request, queryset):
-        count = self.set_threads(queryset.filter(is_developing=True), is_open=False)
+        count = self.set_threads(request, queryset.filter(is_developing=True), is_open=False)
         self.message_user(request, f"Closed the thread of {count} post(s).", messages.SUCCESS)
 
-    @staticmethod
-    def set_threads(posts, is_open):
+    def set_threads(self, request, posts, is_open):
         with transaction.atomic():
             posts = list(posts)
             for post in posts:
-                post.set_developing(is_open)
+                post.set_developing(is_open, by=request.user)
+                self.log_change(request, post, THREAD_OPENED if is_open else THREAD_CLOSED)
         return len(posts)
 
 
 # --- Categories and sources ----------------------------------------------------------
 
 
+class HistoryAdmin(VersionAdmin):
+    """reversion's history pages (list, revert), answering an id no row can have with a
+    404: looked up as sent, a NUL is a database error on PostgreSQL."""
+
+    # No "recover deleted" pages: a quoted source is never deleted, and an unquoted
+    # one or a section is quickly made again.
+    change_list_template = None
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        revision = self.admin_site.admin_view(self.revision_view)
+        return [
+            path(
+                "<path:object_id>/history/<int:version_id>/",
+                revision,
+                name="{}_{}_revision".format(*info),
+            ),
+            *super(VersionAdmin, self).get_urls(),
+        ]
+
+    def known_key(self, object_id):
+        if not could_be_key(self.opts.pk, unquote(object_id)):
+            raise Http404("No such item.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self.known_key(object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def revision_view(self, request, object_id, version_id, extra_context=None):
+        self.known_key(object_id)
+        if not could_be_key(Version._meta.pk, version_id):
+            raise Http404("No such version.")
+        return super().revision_view(request, object_id, version_id, extra_context)
+
+
 @admin.register(Category)
-class CategoryAdmin(TamperProofAdmin):
+class CategoryAdmin(HistoryAdmin, TamperProofAdmin):
     list_display = ["name", "slug", "parent"]
     list_select_related = ["parent"]
     search_fields = ["name", "slug"]
@@ -546,7 +620,7 @@ def merge_sources(target, duplicates):
 
 
 @admin.register(Source)
-class SourceAdmin(QuotedSourceMixin, TamperProofAdmin):
+class SourceAdmin(QuotedSourceMixin, HistoryAdmin, TamperProofAdmin):
     list_display = ["name", "kind", "affiliation", "quote_count"]
     list_filter = ["kind"]
     list_select_related = ["affiliation"]
@@ -584,7 +658,9 @@ class SourceAdmin(QuotedSourceMixin, TamperProofAdmin):
         form = MergeForm(request.POST if "confirm" in request.POST else None, sources=sources)
         if form.is_valid():
             target = form.cleaned_data["target"]
+            names = ", ".join(f"“{source}”" for source in sources if source.pk != target.pk)
             merged = merge_sources(target, list(sources))
+            self.log_change(request, target, f"Merged {names} into this source")
             self.message_user(
                 request, f"Merged {merged} source(s) into “{target}”.", messages.SUCCESS
             )

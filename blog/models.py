@@ -565,8 +565,33 @@ class Post(ContentModel):
     def __str__(self):
         return self.title
 
+    # What the admin's post form edits: a save touching any of these is a new version.
+    EDITED_FIELDS = {
+        "title",
+        "slug",
+        "category",
+        "excerpt",
+        "body",
+        "status",
+        "published_at",
+        "author",
+        "is_developing",
+        "image",
+        "image_alt",
+        "deleted_at",
+    }
+
     def save(self, *args, **kwargs):
+        same_version = kwargs.pop("_same_version", False)
         update_fields = kwargs.get("update_fields")
+        if not (same_version or self._state.adding) and (
+            update_fields is None or self.EDITED_FIELDS & set(update_fields)
+        ):
+            # In the database, so that two saves from stale instances still count twice;
+            # Django reads the new number back (RETURNING).
+            self.version = F("version") + 1
+            if update_fields is not None:
+                kwargs["update_fields"] = update_fields = {*update_fields, "version"}
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
             if update_fields is not None:
@@ -597,6 +622,13 @@ class Post(ContentModel):
         year, month = self.url_date()
         return reverse("blog:post", kwargs={"year": year, "month": month, "slug": self.slug})
 
+    def clean(self):
+        super().clean()
+        # "Leave empty to use the moment you publish": the form checks the constraints
+        # before save() would fill it in.
+        if self.status == self.Status.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+
     def url_date(self):
         """(year, month) of the post's address: its publication, in the site's time zone."""
         when = timezone.localtime(self.published_at or timezone.now())
@@ -615,29 +647,38 @@ class Post(ContentModel):
             and self.deleted_at is None
         )
 
-    def move_to_trash(self):
+    def move_to_trash(self, by=None):
         """Hide the post from readers (410 Gone), keeping every row of it for a restore."""
         self.deleted_at = timezone.now()
-        self.save(update_fields=["deleted_at", "modified_at"])
+        self.save(update_fields=["deleted_at", *self.changed_by(by)])
 
-    def restore(self):
+    def restore(self, by=None):
         """Take the post out of the trash, as it was: same id, slug, feed id, quotes, thread."""
         self.deleted_at = None
-        self.save(update_fields=["deleted_at", "modified_at"])
+        self.save(update_fields=["deleted_at", *self.changed_by(by)])
+
+    def changed_by(self, user):
+        """Record who made a change (a stale-edit refusal names them): the fields to save."""
+        if user is None:
+            return ["modified_at"]
+        self.modified_by = user
+        return ["modified_at", "modified_by"]
 
     def rerender(self):
         """Render the body and every update again (after the renderer or a source changed)."""
         with transaction.atomic():
-            self.save(update_fields=["body", "modified_at"])
+            # The text is unchanged: an editor's open form is not out of date.
+            self.save(update_fields=["body", "modified_at"], _same_version=True)
             for update in self.updates.all():
-                update.save()
+                update.save(_same_version=True)
 
-    def set_developing(self, is_open, save=True):
+    def set_developing(self, is_open, save=True, by=None):
         """Open or close the update thread, recording when it closed."""
         self.is_developing = is_open
         self.developing_ended_at = None if is_open else timezone.now()
         if save:
-            self.save(update_fields=["is_developing", "developing_ended_at", "modified_at"])
+            fields = ["is_developing", "developing_ended_at", *self.changed_by(by)]
+            self.save(update_fields=fields)
 
 
 class UpdateQuerySet(ContentQuerySet):
@@ -696,7 +737,17 @@ class Update(ContentModel):
     def __str__(self):
         return f"{self.get_kind_display()} to “{self.post}” at {self.published_at:%Y-%m-%d %H:%M}"
 
+    EDITED_FIELDS = {"body", "kind", "published_at", "author"}
+
     def save(self, *args, **kwargs):
+        same_version = kwargs.pop("_same_version", False)
+        update_fields = kwargs.get("update_fields")
+        if not (same_version or self._state.adding) and (
+            update_fields is None or self.EDITED_FIELDS & set(update_fields)
+        ):
+            self.version = F("version") + 1  # as for a post
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version"}
         self.body = clean_text(self.body)
         with transaction.atomic():
             rendered = render(self.body, Source.objects.for_attribution)

@@ -77,7 +77,7 @@ class PostTrashMixin:
         with transaction.atomic():
             posts = [post for post in posts if post.deleted_at is None]
             for post in posts:
-                post.move_to_trash()
+                post.move_to_trash(by=request.user)
                 self.log_change(request, post, TRASHED)
         return len(posts)
 
@@ -103,7 +103,7 @@ class PostTrashMixin:
         with transaction.atomic():
             posts = list(queryset.filter(deleted_at__isnull=False))
             for post in posts:
-                post.restore()
+                post.restore(by=request.user)
                 self.log_change(request, post, RESTORED)
         if posts:
             self.message_user(

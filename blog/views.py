@@ -30,7 +30,7 @@ from django.views.generic import ListView, MonthArchiveView, YearArchiveView
 from django.views.static import serve
 from taggit.models import Tag
 
-from blog import charts, search, seo
+from blog import charts, roles, search, seo
 from blog.caching import remember, rendered_fragments
 from blog.feeds import author_name, plain_text
 from blog.models import Category, Post, Quote, Source, Update, attach_threads, published_q
@@ -169,8 +169,8 @@ class PostMonthArchiveView(ArchiveMixin, MonthArchiveView):
 
 
 def post_detail(request, year, month, slug):
-    # Staff see drafts and scheduled posts too, marked as such, to preview them.
-    posts = Post.objects.all() if request.user.is_staff else Post.objects.published()
+    # Staff see the drafts and scheduled posts they may reach, marked as such.
+    posts = roles.previewable_posts(request.user)
     post = posts.select_related("author", "category").filter(slug=slug).first()
     if post is None:
         if Post.objects.gone().filter(slug=slug).exists():
@@ -191,7 +191,7 @@ def post_context(request, post, update_form=None):
     live = None
     if post.is_developing and post.is_published:
         live = {"url": updates_url, "interval": settings.DATELINE["LIVE_POLL_SECONDS"]}
-    if update_form is None and request.user.is_staff and post.is_published:
+    if update_form is None and post.is_published and roles.may_add_update(request.user, post):
         update_form = UpdateForm()
     thread_html, structured = post_thread(request, post)
     header_html, tag_names = post_header(post)
@@ -206,6 +206,7 @@ def post_context(request, post, update_form=None):
         "live": live,
         "updates_url": updates_url,
         "update_form": update_form,
+        "may_toggle_thread": roles.may_toggle_thread(request.user, post),
         "structured_data": structured,
         "share_image": seo.post_image(request, post),
         "article": seo.article(post, tag_names),
@@ -364,6 +365,8 @@ def add_update(request, year, month, slug):
     )
     if not post.is_at(year, month):
         raise Http404("No story at this address.")
+    if not roles.may_add_update(request.user, post):
+        raise PermissionDenied
     wants_json = "application/json" in request.headers.get("Accept", "")
     form = UpdateForm(request.POST)
     if not post.is_developing:
@@ -371,7 +374,7 @@ def add_update(request, year, month, slug):
     if form.is_valid():
         update = form.save(commit=False)
         update.post = post
-        update.author = request.user
+        update.author = update.modified_by = request.user
         update.save()
         if wants_json:
             return JsonResponse({"id": update.pk, "url": update.get_absolute_url()}, status=201)

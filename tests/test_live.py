@@ -5,6 +5,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -234,6 +235,7 @@ def test_readers_cannot_post_updates(client, story, django_user_model):
 
 def test_posting_an_update_requires_the_csrf_token(story, django_user_model):
     editor = django_user_model.objects.create_user("csrf-editor", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editor"))
     browser = Client(enforce_csrf_checks=True)
     browser.force_login(editor)
     response = browser.post(updates_url(story), {"kind": "update", "body": "x"})

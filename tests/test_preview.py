@@ -293,7 +293,9 @@ def test_published_post_gets_no_preview_link(staff_client):
 
 def test_user_who_cannot_change_the_post_gets_no_link(client, draft):
     viewer = UserFactory(username="viewer")
-    viewer.user_permissions.add(Permission.objects.get(codename="view_post"))
+    viewer.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_post", "edit_others_posts"])
+    )
     client.force_login(viewer)
     assert client.get(f"/admin/blog/post/{draft.pk}/change/").status_code == 200
 

@@ -108,7 +108,14 @@ def editor_without_delete_permission(django_user_model):
     user = django_user_model.objects.create_user("author", is_staff=True)
     user.user_permissions.set(
         Permission.objects.filter(
-            content_type__app_label="blog", codename__in=["view_post", "change_post", "add_post"]
+            content_type__app_label="blog",
+            codename__in=[
+                "view_post",
+                "change_post",
+                "add_post",
+                "publish_post",
+                "edit_others_posts",
+            ],
         )
     )
     return user
