@@ -88,6 +88,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Every POST that saves a post, update, source or section makes one revision of it,
+    # with the user (blog/history.py): the admin, its actions and the live quick-add alike.
+    "reversion.middleware.RevisionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Refuses logins from a locked-out account or address (django-axes); must be last.
     "axes.middleware.AxesMiddleware",

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import pytest
+import reversion
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.models import Group
@@ -14,6 +15,7 @@ from django.contrib.flatpages.models import FlatPage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
+from reversion.models import Version
 from taggit.models import Tag
 
 from blog import preview
@@ -453,14 +455,16 @@ METHODS = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
 def site():
     """A row of everything an address can name, and the values that name them."""
     editor = UserFactory(username="walker-editor", is_superuser=True)
-    post = PostFactory(author=editor, is_developing=True, tags=["budget"])
-    UpdateFactory(post=post)
-    SourceFactory(slug="dana-reyes")
+    with reversion.create_revision():  # a version for the history pages to show
+        post = PostFactory(author=editor, is_developing=True, tags=["budget"])
+        UpdateFactory(post=post)
+        SourceFactory(slug="dana-reyes")
     UserFactory(username="another-writer")
-    Group.objects.create(name="Editor")
+    Group.objects.get_or_create(name="Editor")  # made by migration 0012
     about = FlatPage.objects.create(url="/about/", title="About", content="<p>Who we are.</p>")
     about.sites.add(settings.SITE_ID)
-    draft = PostFactory(author=editor, status=Post.Status.DRAFT, published_at=None)
+    with reversion.create_revision():
+        draft = PostFactory(author=editor, status=Post.Status.DRAFT, published_at=None)
     return {
         "editor": editor,
         "post": post,
@@ -490,6 +494,10 @@ def valid_values(address, site):
         # Not the walking editor: a tampered password form must not log the walk out.
         rows = model_admin.model._default_manager.exclude(pk=site["editor"].pk).order_by("pk")
         values["object_id"] = values["id"] = getattr(rows.first(), "pk", 1)
+        if "version_id" in address.parameters:  # a version of that row
+            row = values["post_id"] if model_admin.model is Post else values["object_id"]
+            versions = Version.objects.get_for_object_reference(model_admin.model, row)
+            values["version_id"] = versions.values_list("pk", flat=True).first()
     return {name: values.get(name, "1") for name in address.parameters}
 
 
@@ -615,8 +623,9 @@ def test_anonymous_visitors_reach_no_address_but_public_pages_and_the_login(site
     assert not reached, "\n".join(reached)
 
 
-# Admin actions that change a post, reached by a form's POST only.
-POST_ONLY = ("_thread", "_preview_link")
+# Admin actions that change a post, reached by a form's POST only; and autosave, whose
+# GET is a 404 until a copy is kept (tests/test_autosave.py).
+POST_ONLY = ("_thread", "_preview_link", "_autosave")
 
 
 def test_the_walk_reaches_the_pages_it_means_to(site):

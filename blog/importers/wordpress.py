@@ -17,6 +17,7 @@ from html import unescape
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+import reversion
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.flatpages.models import FlatPage
@@ -182,7 +183,9 @@ class Importer:
         kind = "posts" if item.post_type == "post" else "pages"
         try:
             content = self.content_of(item)
-            with transaction.atomic():
+            # One revision per post, as an editor's save makes (blog/history.py).
+            with transaction.atomic(), reversion.create_revision():
+                reversion.set_comment("Imported from WordPress")
                 if item.post_type == "post":
                     self.import_post(item, content)
                 else:
