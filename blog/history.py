@@ -128,7 +128,11 @@ class Snapshot:
     def when(self):
         return self.revision.date_created
 
-    def __getitem__(self, name):
+    @property
+    def title(self):
+        return self.fields.get("title")
+
+    def get(self, name):
         return self.fields.get(name)
 
 
@@ -152,14 +156,14 @@ def restore(post, snapshot, by=None):
     feed ids, so a feed reader does not see them as new. Refused (ValidationError) when
     the old address is now another post's.
     """
-    slug = snapshot["slug"]
+    slug = snapshot.get("slug")
     if Post.objects.filter(slug=slug).exclude(pk=post.pk).exists():
         raise ValidationError(
             f"Another post now has the address “{slug}”: change its slug first, "
             "then restore this version."
         )
     for name in POST_RESTORED:
-        setattr(post, name, snapshot[name])
+        setattr(post, name, snapshot.get(name))
     if not Category.objects.filter(pk=post.category_id).exists():
         raise ValidationError("The section this version was filed under no longer exists.")
     if by is not None:
@@ -226,14 +230,14 @@ def shown(name, value):
 def compare(old, new):
     """What changed between two snapshots of one post, for the compare page."""
     texts = [
-        {"label": label, "rows": line_diff(old[name], new[name])}
+        {"label": label, "rows": line_diff(old.get(name), new.get(name))}
         for name, label in COMPARED_TEXT
-        if (old[name] or "") != (new[name] or "")
+        if (old.get(name) or "") != (new.get(name) or "")
     ]
     values = [
-        {"label": label, "old": shown(name, old[name]), "new": shown(name, new[name])}
+        {"label": label, "old": shown(name, old.get(name)), "new": shown(name, new.get(name))}
         for name, label in COMPARED_VALUES
-        if old[name] != new[name]
+        if old.get(name) != new.get(name)
     ]
     if old.tags != new.tags:
         values.append(
@@ -394,7 +398,7 @@ class PostHistoryMixin:
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "original": post,
-            "title": f"Version of “{snapshot['title']}”",
+            "title": f"Version of “{snapshot.title}”",
             "snapshot": snapshot,
             "who": who(version.revision),
             "is_latest": latest is not None and latest.pk == version.pk,

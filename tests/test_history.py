@@ -8,7 +8,7 @@ import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Permission
 from django.test import Client
-from django.utils import timezone
+from django.utils import formats, timezone
 from reversion.models import Version
 
 from blog.models import Category, Post, Quote, Source, Update
@@ -200,6 +200,11 @@ def test_comparing_two_versions_shows_a_readable_diff_of_the_markdown(editor, st
     page = editor.get(f"{CHANGE_LIST}{story.pk}/history/compare/?a={old.pk}&b={new.pk}")
     assert page.status_code == 200
     html = page.content.decode()
+    for version in (old, new):  # each side says when it was saved, and by whom
+        saved = formats.date_format(
+            timezone.localtime(version.revision.date_created), "DATETIME_FORMAT"
+        )
+        assert f"saved {saved} by Dana Reyes" in html
     assert "<del>The council met again tonight.</del>" in html
     assert "<ins>The council voted at last.</ins>" in html
     assert "<del>Council split over the budget</del>" in html
@@ -255,8 +260,10 @@ def test_restoring_an_old_version_brings_back_text_tags_quotes_and_thread(editor
     assert Source.objects.filter(name="Marcus Bell").exists()
 
     first = versions_of(story)[0]
-    page = editor.get(f"{CHANGE_LIST}{story.pk}/history/{first.pk}/")
-    assert "Restore this version" in page.content.decode()
+    page = editor.get(f"{CHANGE_LIST}{story.pk}/history/{first.pk}/").content.decode()
+    assert "Restore this version" in page
+    assert "<dd>Council split over the budget</dd>" in page
+    assert "<dd>budget, council</dd>" in page
     response = editor.post(f"{CHANGE_LIST}{story.pk}/history/{first.pk}/", follow=True)
     assert "Restored the version of" in response.content.decode()
 
