@@ -1,6 +1,8 @@
-"""WebSub: tell a hub that feeds changed, in the background, never failing a save."""
+"""WebSub: tell a hub that feeds changed, in the background, never failing a save; a
+scheduled post or update is announced by the task worker when its time comes."""
 
 import logging
+from datetime import datetime
 from urllib.error import URLError
 from urllib.parse import urlencode
 from urllib.request import Request, urlopen
@@ -9,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
+from django.utils import timezone
 
 logger = logging.getLogger(__name__)
 
@@ -41,10 +44,44 @@ def feeds_showing(post, update=None):
     return [site + reverse(name, args=args) for name, args in names] + [f"{site}{url}feed/"]
 
 
+def coming_due(post, update=None):
+    """When the change shows in feeds: the post's publication, or for an update the
+    later of that and the update's own time."""
+    if update is None:
+        return post.published_at
+    return max(post.published_at, update.published_at)
+
+
 def notify_hub(post, update=None):
-    """After the save commits, queue a ping for every feed the post appears in."""
+    """After the save commits, queue a ping for every feed the change appears in: at
+    once, or for a change dated ahead, at its time."""
     hub = settings.DATELINE["WEBSUB_HUB"]
-    if not hub or not post.is_published:
+    if not hub or post.status != post.Status.PUBLISHED or post.deleted_at:
         return
-    urls = feeds_showing(post, update)
-    transaction.on_commit(lambda: ping_hub.enqueue(hub, urls), robust=True)
+    due = coming_due(post, update)
+    if due <= timezone.now():
+        urls = feeds_showing(post, update)
+        transaction.on_commit(lambda: ping_hub.enqueue(hub, urls), robust=True)
+        return
+    args = (post.pk, update and update.pk, due.isoformat())
+    transaction.on_commit(lambda: ping_when_due.using(run_after=due).enqueue(*args), robust=True)
+
+
+@task
+def ping_when_due(post_id, update_id, due):
+    """Ping for a post or update that has just come due, unless since it was queued it
+    was unpublished, trashed, deleted or moved to another time (which queued its own)."""
+    from blog.models import Post, Update  # blog.models imports this module
+
+    hub = settings.DATELINE["WEBSUB_HUB"]
+    post = Post.objects.filter(pk=post_id).first()
+    if not hub or post is None or not post.is_published:
+        return []
+    update = None
+    if update_id is not None:
+        update = Update.objects.filter(pk=update_id, post=post).first()
+        if update is None or update.published_at > timezone.now():
+            return []
+    if coming_due(post, update) != datetime.fromisoformat(due):
+        return []
+    return ping_hub.call(hub, feeds_showing(post, update))

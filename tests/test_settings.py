@@ -26,8 +26,12 @@ def test_deploy_checks_are_clean_with_production_settings():
         PRODUCTION="1",
         SECRET_KEY="a-long-random-production-secret-key-0123456789-abcdefghijklmnop",
         ALLOWED_HOSTS="news.example",
+        DATABASE_URL="postgres://dateline:secret@db.internal:5432/dateline",
+        REDIS_URL="redis://cache.internal:6379/0",
+        AWS_STORAGE_BUCKET_NAME="news-media",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
 
 
 def test_production_refuses_to_start_without_a_secret_key():
@@ -48,7 +52,7 @@ def settings_value(expression, **env):
         text=True,
         timeout=60,
     )
-    return result.stdout.strip()
+    return result.stdout.strip().splitlines()[-1]  # after any log lines
 
 
 def test_database_url_selects_postgresql():
@@ -66,5 +70,5 @@ def test_default_cache_is_shared_between_processes_and_redis_url_selects_redis()
     assert settings_value(backend) == "django.core.cache.backends.filebased.FileBasedCache"
     assert (
         settings_value(backend, REDIS_URL="redis://127.0.0.1:6379/1")
-        == "django.core.cache.backends.redis.RedisCache"
+        == "blog.caching.FailOpenRedisCache"
     )
