@@ -7,13 +7,16 @@ remembers when the next one falls due and renews itself then, so no cron job is 
 """
 
 import hashlib
+import logging
 import time
 import uuid
 from contextvars import ContextVar
 from functools import wraps
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseNotModified
 from django.urls import Resolver404, resolve
@@ -363,3 +366,63 @@ def user_changed(sender, using, update_fields=None, **kwargs):
     # Logging in stamps last_login: nothing readers see.
     if update_fields is None or set(update_fields) - {"last_login"}:
         content_changed(using, shared=True)
+
+
+logger = logging.getLogger(__name__)
+
+
+def fail_open(name, fallback):
+    """RedisCache's method `name`, answering `fallback(...)` when Redis cannot be reached."""
+    method = getattr(RedisCache, name)
+
+    @wraps(method)
+    def call(self, *args, **kwargs):
+        if time.monotonic() < self.down_until:
+            return fallback(*args, **kwargs)
+        try:
+            result = method(self, *args, **kwargs)
+        except (redis.ConnectionError, redis.TimeoutError) as error:
+            if not self.down_until:
+                logger.warning("Cache unreachable, pages made without it: %s", error)
+            self.down_until = time.monotonic() + self.RETRY_SECONDS
+            return fallback(*args, **kwargs)
+        if self.down_until:
+            logger.warning("Cache reachable again.")
+            self.down_until = 0.0
+        return result
+
+    return call
+
+
+def missing(key, *args, **kwargs):
+    raise ValueError(f"Key {key!r} not found.")
+
+
+class FailOpenRedisCache(RedisCache):
+    """Django's Redis cache, except that a Redis it cannot reach is an empty cache.
+
+    Pages are then made from the database, slower but right, instead of failing. After a
+    failure the process leaves Redis alone for RETRY_SECONDS, so an outage costs one failed
+    connection a second rather than one per cache call; short socket timeouts bound what a
+    Redis that hangs can cost. OPTIONS may override the timeouts.
+    """
+
+    RETRY_SECONDS = 1.0
+    TIMEOUTS = {"socket_connect_timeout": 0.2, "socket_timeout": 0.5}
+
+    def __init__(self, server, params):
+        params = {**params, "OPTIONS": {**self.TIMEOUTS, **params.get("OPTIONS", {})}}
+        super().__init__(server, params)
+        self.down_until = 0.0
+
+    get = fail_open("get", lambda key, default=None, *args, **kwargs: default)
+    get_many = fail_open("get_many", lambda keys, *args, **kwargs: {})
+    has_key = fail_open("has_key", lambda *args, **kwargs: False)
+    add = fail_open("add", lambda *args, **kwargs: False)
+    set = fail_open("set", lambda *args, **kwargs: None)
+    set_many = fail_open("set_many", lambda data, *args, **kwargs: list(data))
+    touch = fail_open("touch", lambda *args, **kwargs: False)
+    delete = fail_open("delete", lambda *args, **kwargs: False)
+    delete_many = fail_open("delete_many", lambda *args, **kwargs: None)
+    incr = fail_open("incr", missing)
+    clear = fail_open("clear", lambda: None)
