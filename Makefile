@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run worker test bench lint format migrate demo clean audit lock
+.PHONY: run worker test bench lint format migrate demo clean audit lock backup restore
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,19 @@ run: demo
 worker: migrate
 	$(BIN)/python manage.py db_worker
 
+# Backups of whichever database DATABASE_URL names (db.sqlite3 by default) and the media
+# files: `make backup` writes BACKUP_DIR/dateline-backup-<time>.tar.gz; `make restore
+# BACKUP=that.tar.gz` loads one into an empty database (FORCE=1 replaces one with posts).
+BACKUP_DIR ?= $(HOME)/dateline-backups
+
+backup: $(VENV)/.installed
+	$(BIN)/python manage.py backup --output "$(BACKUP_DIR)"
+
+restore: $(VENV)/.installed
+	@test -n "$(BACKUP)" || { echo "Usage: make restore BACKUP=path/to/dateline-backup-....tar.gz [FORCE=1]"; exit 2; }
+	$(BIN)/python manage.py restore "$(BACKUP)" $(if $(FORCE),--force)
+	$(BIN)/python manage.py migrate --noinput
+
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
@@ -63,6 +76,17 @@ $(VENV)/.bench-installed: pyproject.toml requirements.lock | $(BIN)/python
 bench: $(VENV)/.bench-installed
 	@command -v wrk >/dev/null || apt-get install -y -qq wrk >/dev/null
 	$(BIN)/python -m tests.bench --posts $(POSTS) $(BENCH_ARGS)
+
+# The production shape proven on this machine (no Docker): PostgreSQL, Redis, two gunicorn
+# app servers, the task worker and nginx, each on its own port; then an app server, the
+# database and the cache fail under load (tests/cluster.py). CLUSTER_ARGS="--summary FILE".
+CLUSTER_ARGS ?=
+
+.PHONY: cluster-test
+cluster-test: $(VENV)/.installed
+	@command -v nginx >/dev/null && command -v wrk >/dev/null && command -v redis-server >/dev/null \
+		|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx wrk redis-server >/dev/null
+	$(BIN)/python -m tests.cluster $(CLUSTER_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

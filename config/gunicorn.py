@@ -34,5 +34,9 @@ loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 # Load the app in each worker, not the master: a reload (SIGHUP) then picks up new code,
 # and no database connection is shared across a fork.
 preload_app = False
+# gunicorn's control socket sits at one path per user: two app servers on one machine
+# would share it. Off unless a path is given.
+control_socket = os.environ.get("GUNICORN_CONTROL_SOCKET", "")
+control_socket_disable = not control_socket
 # Behind nginx on the same machine or network: trust its X-Forwarded-* headers.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -73,6 +73,9 @@ INSTALLED_APPS = [
 SITE_ID = 1
 
 MIDDLEWARE = [
+    # First: every answer (redirects and cached pages too) carries the request's id, and
+    # every log line made while answering names it (blog/logging.py).
+    "blog.logging.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Outside the page cache: every answer, cached or not, gets a policy and a fresh nonce.
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -142,7 +145,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Redis down or hung: a cache miss, never a 500 (blog/caching.py).
+            "BACKEND": "blog.caching.FailOpenRedisCache",
             "LOCATION": REDIS_URL,
         }
     }
@@ -156,7 +160,10 @@ else:
         }
     }
 
+# Sessions are rows in the database, read through the shared cache: any app server
+# knows a session another one made, and losing the cache loses no session.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+SESSION_CACHE_ALIAS = "default"
 
 # --- Auth -------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -220,8 +227,28 @@ STORAGES = {
     },
 }
 if os.environ.get("AWS_STORAGE_BUCKET_NAME"):
-    # django-storages reads its AWS_* settings from the environment itself.
-    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+    # Uploads go to S3 or any S3-compatible store (MinIO, R2…), so every app server sees
+    # them. Credentials left unset are found by boto3 itself (an instance role, ~/.aws).
+    s3_options = {
+        "bucket_name": os.environ["AWS_STORAGE_BUCKET_NAME"],
+        "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL"),
+        "region_name": os.environ.get("AWS_S3_REGION_NAME"),
+        "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
+        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
+        # A CDN or public host that serves the bucket, e.g. media.example.com.
+        "custom_domain": os.environ.get("AWS_S3_CUSTOM_DOMAIN"),
+    }
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            **{name: value for name, value in s3_options.items() if value},
+            # Plain, lasting URLs: cached pages keep them longer than a signature lasts,
+            # so the bucket (or the CDN before it) must let anyone read.
+            "querystring_auth": False,
+            # As on disk: a second file with a taken name gets a new name, never replaces.
+            "file_overwrite": False,
+        },
+    }
 
 # Outside production, whitenoise serves straight from static/ (no collectstatic needed).
 WHITENOISE_USE_FINDERS = not PRODUCTION
@@ -280,11 +307,35 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 
+# Logs go to stdout: one JSON object a line in production (LOG_FORMAT=json) for a log
+# collector, plain lines otherwise. Each names its request's id (blog/logging.py), and
+# `dateline.request` writes one line per request, so gunicorn's access log stays off.
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if PRODUCTION else "text")
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured("LOG_FORMAT is json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "blog.logging.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "blog.logging.JSONFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    "loggers": {
+        # Django's own handlers would print its lines a second time (DEBUG) or mail them.
+        "django": {"handlers": [], "level": "INFO"},
+        # django-axes announces itself in every process, commands included.
+        "axes.apps": {"level": "WARNING"},
+    },
 }
 
 # --- Background tasks -------------------------------------------------------
