@@ -47,6 +47,7 @@ from blog.roles import (
     UpdateInlineRolesMixin,
     published_message,
 )
+from blog.security import could_be_key
 from blog.trash import PostTrashMixin, QuotedSourceMixin, TrashFilter
 
 # --- The editor's preview and image upload (django-markdownx, staff-only) -------------
@@ -109,16 +110,6 @@ markdown_upload = staff_only(EditorImageUpload.as_view())
 
 
 # --- What a client can tamper with: a form error or a 4xx, never a 500 ---------------
-
-
-def could_be_key(field, value):
-    """Whether `value`, as a client sent it, converts to a key that `field` can hold: "abc",
-    "1.5" or a number beyond the column's range name no row, and a query given one fails."""
-    try:
-        field.run_validators(field.to_python(value))
-    except ValidationError:
-        return False
-    return True
 
 
 class KnownKeysMixin:
@@ -261,14 +252,14 @@ def make_every_admin_tamper_proof(site=admin.site):
 class UpdateInlineForm(LockedFormMixin, forms.ModelForm):
     class Meta:
         model = Update
-        fields = ["kind", "published_at", "body"]
+        fields = Update.FORM_FIELDS
 
 
 class UpdateInline(UpdateInlineRolesMixin, BoundedInline, admin.StackedInline):
     model = Update
     form = UpdateInlineForm
     extra = 1
-    fields = ["kind", "published_at", "body", "author"]
+    fields = [*Update.FORM_FIELDS, "author"]
     readonly_fields = ["author"]
     ordering = ["-published_at", "-id"]
     verbose_name = "update"
@@ -314,20 +305,7 @@ class QuoteInline(BoundedInline, admin.TabularInline):
 class PostAdminForm(LockedFormMixin, forms.ModelForm):
     class Meta:
         model = Post
-        fields = [
-            "title",
-            "slug",
-            "category",
-            "tags",
-            "excerpt",
-            "body",
-            "status",
-            "published_at",
-            "author",
-            "is_developing",
-            "image",
-            "image_alt",
-        ]
+        fields = Post.FORM_FIELDS
         widgets = {"body": AdminMarkdownxWidget(attrs={"rows": 24})}
 
     def clean_tags(self):
@@ -486,9 +464,11 @@ class PostAdmin(
 
     def save_formset(self, request, form, formset, change):
         updates = formset.save(commit=False)
-        for update in updates:
-            if isinstance(update, Update) and not update.author_id:
-                update.author = request.user
+        for update in updates:  # new and changed ones only
+            if isinstance(update, Update):
+                if not update.author_id:
+                    update.author = request.user
+                update.modified_by = request.user  # named if a stale copy is refused
             update.save()
         for deleted in formset.deleted_objects:
             deleted.delete()

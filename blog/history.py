@@ -11,6 +11,7 @@ import difflib
 
 import reversion
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -36,22 +37,12 @@ POST_EXCLUDED = [
     "version",
     "modified_by",
 ]
-# What a restore puts back on the post. Its id, guid, trash state and creation stay.
+# What a restore puts back: what the admin's forms edit, and the thread's closing time.
+# A post's id, guid, trash state and creation stay; an update comes back with its guid.
 POST_RESTORED = [
-    "title",
-    "slug",
-    "category_id",
-    "excerpt",
-    "body",
-    "status",
-    "published_at",
-    "author_id",
-    "is_developing",
-    "developing_ended_at",
-    "image",
-    "image_alt",
-]
-UPDATE_RESTORED = ["kind", "published_at", "body", "author_id", "guid"]
+    Post._meta.get_field(name).attname for name in Post.FORM_FIELDS if name != "tags"
+] + ["developing_ended_at"]
+UPDATE_RESTORED = [*Update.FORM_FIELDS, "author_id", "guid"]
 # The post's own words, compared line by line; the rest compared as values.
 COMPARED_TEXT = [("title", "Title"), ("excerpt", "Excerpt"), ("body", "Body (Markdown)")]
 COMPARED_VALUES = [
@@ -216,8 +207,6 @@ def shown(name, value):
         category = Category.objects.filter(pk=value).first()
         return category.name if category else f"(deleted section {value})"
     if name == "author_id":
-        from django.contrib.auth import get_user_model
-
         user = get_user_model().objects.filter(pk=value).first()
         return (user.get_full_name() or user.get_username()) if user else f"(user {value})"
     if name == "is_developing":

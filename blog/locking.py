@@ -133,15 +133,6 @@ class LockingAdminMixin:
         # Saved: the copy kept while they typed is not needed any more.
         autosave.discard(request.user, obj if change else None)
 
-    def save_related(self, request, form, formsets, change):
-        # Before the formsets are saved (PostAdmin.save_formset saves them itself).
-        for formset in formsets:
-            for inline_form in formset.forms:
-                instance = inline_form.instance
-                if hasattr(instance, "modified_by_id") and inline_form.has_changed():
-                    instance.modified_by = request.user
-        super().save_related(request, form, formsets, change)
-
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["autosave"] = autosave.page_data(self, request, obj)
         return super().render_change_form(request, context, add, change, form_url, obj)

@@ -126,6 +126,49 @@ class ContentModel(models.Model):
         return any(field.name == "modified_at" for field in cls._meta.concrete_fields)
 
 
+class EditedModel(ContentModel):
+    """Content editors change in forms, at the same time as each other: a version number
+    for optimistic locking (blog/locking.py), and who saved last (named when a stale form
+    is refused)."""
+
+    # What the admin's form edits: a save touching any of these is a new version.
+    EDITED_FIELDS = frozenset()
+
+    version = models.PositiveIntegerField(default=1, editable=False)
+    modified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+    )
+
+    class Meta:
+        abstract = True
+
+    def count_version(self, kwargs):
+        """Before a save: one more version if it changes what editors edit, unless the
+        caller passed `_same_version=True` (a re-render with the same text)."""
+        same_version = kwargs.pop("_same_version", False)
+        update_fields = kwargs.get("update_fields")
+        if same_version or self._state.adding:
+            return
+        if update_fields is None or self.EDITED_FIELDS & set(update_fields):
+            # In the database, so that two saves from stale instances still count twice;
+            # Django reads the new number back (RETURNING).
+            self.version = F("version") + 1
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "version"}
+
+    def changed_by(self, user):
+        """Record who made a change: the fields to save with it."""
+        if user is None:
+            return ["modified_at"]
+        self.modified_by = user
+        return ["modified_at", "modified_by"]
+
+
 class Category(ContentModel):
     shared_content = True
 
@@ -455,7 +498,7 @@ def validate_image_size(image):
         raise ValidationError(f"Images can be at most {limit} MB.")
 
 
-class Post(ContentModel):
+class Post(EditedModel):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         PUBLISHED = "published", "Published"
@@ -516,17 +559,6 @@ class Post(ContentModel):
     search_vector = SearchVectorField(null=True, editable=False)
     # When an update dated ahead falls due; its words join the index then.
     search_refresh_at = models.DateTimeField(null=True, editable=False)
-    # Optimistic locking (blog/locking.py): each save that changes what editors edit adds
-    # one; a form that was opened at an older number is refused instead of overwriting.
-    version = models.PositiveIntegerField(default=1, editable=False)
-    modified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
 
     objects = PostManager()
 
@@ -565,11 +597,12 @@ class Post(ContentModel):
     def __str__(self):
         return self.title
 
-    # What the admin's post form edits: a save touching any of these is a new version.
-    EDITED_FIELDS = {
+    # The fields of the admin's post form (blog/admin.py); history restores them too.
+    FORM_FIELDS = [
         "title",
         "slug",
         "category",
+        "tags",
         "excerpt",
         "body",
         "status",
@@ -578,20 +611,13 @@ class Post(ContentModel):
         "is_developing",
         "image",
         "image_alt",
-        "deleted_at",
-    }
+    ]
+    # Moving to the trash, too, makes an open form stale.
+    EDITED_FIELDS = frozenset(FORM_FIELDS) - {"tags"} | {"deleted_at"}
 
     def save(self, *args, **kwargs):
-        same_version = kwargs.pop("_same_version", False)
+        self.count_version(kwargs)
         update_fields = kwargs.get("update_fields")
-        if not (same_version or self._state.adding) and (
-            update_fields is None or self.EDITED_FIELDS & set(update_fields)
-        ):
-            # In the database, so that two saves from stale instances still count twice;
-            # Django reads the new number back (RETURNING).
-            self.version = F("version") + 1
-            if update_fields is not None:
-                kwargs["update_fields"] = update_fields = {*update_fields, "version"}
         if self.status == self.Status.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
             if update_fields is not None:
@@ -657,13 +683,6 @@ class Post(ContentModel):
         self.deleted_at = None
         self.save(update_fields=["deleted_at", *self.changed_by(by)])
 
-    def changed_by(self, user):
-        """Record who made a change (a stale-edit refusal names them): the fields to save."""
-        if user is None:
-            return ["modified_at"]
-        self.modified_by = user
-        return ["modified_at", "modified_by"]
-
     def rerender(self):
         """Render the body and every update again (after the renderer or a source changed)."""
         with transaction.atomic():
@@ -691,7 +710,7 @@ class UpdateQuerySet(ContentQuerySet):
         return self.due().filter(published_q("post__"), kind=Update.Kind.CORRECTION)
 
 
-class Update(ContentModel):
+class Update(EditedModel):
     class Kind(models.TextChoices):
         UPDATE = "update", "Update"
         CORRECTION = "correction", "Correction"
@@ -709,15 +728,6 @@ class Update(ContentModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="updates"
     )
     guid = models.CharField(max_length=255, blank=True, editable=False)
-    version = models.PositiveIntegerField(default=1, editable=False)
-    modified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        editable=False,
-        related_name="+",
-    )
 
     objects = UpdateQuerySet.as_manager()
 
@@ -737,17 +747,12 @@ class Update(ContentModel):
     def __str__(self):
         return f"{self.get_kind_display()} to “{self.post}” at {self.published_at:%Y-%m-%d %H:%M}"
 
-    EDITED_FIELDS = {"body", "kind", "published_at", "author"}
+    # The fields of the admin's update inline (blog/admin.py).
+    FORM_FIELDS = ["kind", "published_at", "body"]
+    EDITED_FIELDS = frozenset(FORM_FIELDS) | {"author"}
 
     def save(self, *args, **kwargs):
-        same_version = kwargs.pop("_same_version", False)
-        update_fields = kwargs.get("update_fields")
-        if not (same_version or self._state.adding) and (
-            update_fields is None or self.EDITED_FIELDS & set(update_fields)
-        ):
-            self.version = F("version") + 1  # as for a post
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "version"}
+        self.count_version(kwargs)
         self.body = clean_text(self.body)
         with transaction.atomic():
             rendered = render(self.body, Source.objects.for_attribution)

@@ -27,11 +27,12 @@ import json
 
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.utils import formats, timezone
 
 from blog.models import Post, published_q
+from blog.security import could_be_key
 
 CONTRIBUTOR, AUTHOR, EDITOR = "Contributor", "Author", "Editor"
 
@@ -96,15 +97,6 @@ def changeable(user, posts):
     return posts
 
 
-def is_key(field, value):
-    """Whether a client-sent value can name a row (no "abc", no number past the column)."""
-    try:
-        field.run_validators(field.to_python(value))
-    except (ValidationError, ValueError, OverflowError):
-        return False
-    return True
-
-
 class PostRolesMixin:
     """For the post admin: only reachable posts are listed or opened, only drafts are
     changed without the publish permission, and publishing is logged by name."""
@@ -120,7 +112,7 @@ class PostRolesMixin:
         if post is None and not request.user.has_perm("blog.edit_others_posts"):
             # Someone else's post: a 403 rather than Django's "perhaps it was deleted?".
             field = self.opts.pk if from_field is None else self.opts.get_field(from_field)
-            if is_key(field, object_id) and (
+            if could_be_key(field, object_id) and (
                 self.model._default_manager.filter(**{field.name: object_id}).exists()
             ):
                 raise PermissionDenied

@@ -1,6 +1,7 @@
-"""Response headers Django does not send by itself."""
+"""Response headers Django does not send by itself, and a check of ids clients send."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 
 def permissions_policy(features):
@@ -29,3 +30,14 @@ class PermissionsPolicyMiddleware:
         if self.header:
             response.headers.setdefault("Permissions-Policy", self.header)
         return response
+
+
+def could_be_key(field, value):
+    """Whether `value`, as a client sent it, converts to a key that `field` can hold: "abc",
+    "1.5", a NUL or a number beyond the column's range name no row, and a query given one
+    fails (the admin and its history pages look ids up as sent)."""
+    try:
+        field.run_validators(field.to_python(value))
+    except (ValidationError, ValueError, OverflowError):
+        return False
+    return True

@@ -92,3 +92,41 @@ TWO_QUOTES = "\n\n".join(
         "More as it develops…",
     ]
 )
+
+
+def developing_story():
+    """A published story in Politics with two attributed quotes, two tags and an open
+    thread of an update (quoting) and a correction. Times are to the second, as the
+    admin's form takes them."""
+    now = timezone.now().replace(microsecond=0)
+    politics = CategoryFactory(name="Politics", slug="politics")
+    post = PostFactory(
+        title="Council split over the budget",
+        slug="council-split",
+        category=politics,
+        tags=["budget", "council"],
+        is_developing=True,
+        body="\n\n".join(
+            [
+                "So says the Tribune's city-hall reporter:",
+                quoted("Nobody has the votes.", "— Dana Reyes, The Tribune"),
+                "From the Ledger:",
+                quoted(
+                    "Two members will not cut transit.", "— [The Ledger](https://ledger.example/x)"
+                ),
+            ]
+        ),
+        published_at=now - timedelta(days=1),
+    )
+    UpdateFactory(
+        post=post,
+        body=quoted("The vote moves to Thursday.", "— Dana Reyes, The Tribune"),
+        published_at=now - timedelta(hours=3),
+    )
+    UpdateFactory(
+        post=post,
+        kind=Update.Kind.CORRECTION,
+        body="An earlier version misnamed the committee.",
+        published_at=now - timedelta(hours=2),
+    )
+    return post

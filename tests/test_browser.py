@@ -200,6 +200,12 @@ def watched(browser):
     """A page that records every CSP violation: the event, and the console's report of it."""
     context = browser.new_context()
     context.add_init_script(WATCH_CSP)
+    yield console_watching_page(context)
+    context.close()
+
+
+def console_watching_page(context):
+    """A new page of the context that keeps the console's errors and warnings."""
     page = context.new_page()
     page.console_errors = []
     page.on(
@@ -210,8 +216,7 @@ def watched(browser):
             else None
         ),
     )
-    yield page
-    context.close()
+    return page
 
 
 def wait_until(page, expression, timeout=10.0):

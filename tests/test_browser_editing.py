@@ -6,7 +6,14 @@ import pytest
 
 from blog.models import Autosave, Post
 from tests.factories import PostFactory, UserFactory
-from tests.test_browser import WATCH_CSP, browser, live, log_in, violations  # noqa: F401
+from tests.test_browser import (  # noqa: F401
+    WATCH_CSP,
+    browser,
+    console_watching_page,
+    live,
+    log_in,
+    violations,
+)
 
 TYPED = "Typed in the editor, never saved:\n\n> Nobody has the votes.\n>\n> — Dana Reyes"
 
@@ -33,20 +40,6 @@ def watched_context(browser):  # noqa: F811
     return context
 
 
-def new_page(context):
-    page = context.new_page()
-    page.console_errors = []
-    page.on(
-        "console",
-        lambda message: (
-            page.console_errors.append(message.text)
-            if message.type in ("error", "warning")
-            else None
-        ),
-    )
-    return page
-
-
 def change_url(live, post):  # noqa: F811
     return f"{live.url}/admin/blog/post/{post.pk}/change/"
 
@@ -57,7 +50,7 @@ def type_and_wait(page, status):
 
 
 def reopen_and_restore(context, url):
-    page = new_page(context)
+    page = console_watching_page(context)
     page.goto(url)
     banner = page.locator(".autosave-banner")
     banner.wait_for(timeout=10_000)
@@ -76,7 +69,7 @@ def reopen_and_restore(context, url):
 def test_text_typed_in_a_tab_that_closed_comes_back(browser, live, story):  # noqa: F811
     editor = editor_named("ed", "Ed", "Itor")
     context = watched_context(browser)
-    page = new_page(context)
+    page = console_watching_page(context)
     log_in(page, live.url, editor.username)
     page.goto(change_url(live, story))
     type_and_wait(page, "Saved on the server at")
@@ -109,7 +102,7 @@ def test_text_comes_back_from_the_browser_when_the_server_is_unreachable(
 ):
     editor = editor_named("ed", "Ed", "Itor")
     context = watched_context(browser)
-    page = new_page(context)
+    page = console_watching_page(context)
     log_in(page, live.url, editor.username)
     page.route("**/autosave/", lambda route: route.abort())
     page.goto(change_url(live, story))
@@ -129,7 +122,7 @@ def test_text_comes_back_after_the_session_ended_and_dismiss_forgets_it(
 ):
     editor = editor_named("ed", "Ed", "Itor")
     context = watched_context(browser)
-    page = new_page(context)
+    page = console_watching_page(context)
     log_in(page, live.url, editor.username)
     page.goto(change_url(live, story))
     # The session ends while the form is open (signed out elsewhere, or timed out).
@@ -138,7 +131,7 @@ def test_text_comes_back_after_the_session_ended_and_dismiss_forgets_it(
     assert not Autosave.objects.exists()
     page.close(run_before_unload=False)
 
-    page = new_page(context)
+    page = console_watching_page(context)
     log_in(page, live.url, editor.username)
     page.goto(change_url(live, story))
     page.locator(".autosave-banner").wait_for(timeout=10_000)
@@ -162,7 +155,7 @@ def test_two_editors_of_one_post_the_second_is_refused_and_keeps_their_text(
     pages = {}
     for user in (dana, sam):
         context = watched_context(browser)
-        pages[user.username] = page = new_page(context)
+        pages[user.username] = page = console_watching_page(context)
         log_in(page, live.url, user.username)
         page.goto(change_url(live, story))
 

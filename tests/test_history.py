@@ -2,7 +2,6 @@
 tags included; and nothing a delete, restore or revert touches is lost."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -11,9 +10,9 @@ from django.test import Client
 from django.utils import formats, timezone
 from reversion.models import Version
 
-from blog.models import Category, Post, Quote, Source, Update
+from blog.models import Category, Post, Quote, Source
 from tests.admin_forms import form_data
-from tests.factories import CategoryFactory, PostFactory, UpdateFactory, UserFactory, quoted
+from tests.factories import CategoryFactory, PostFactory, UserFactory, developing_story, quoted
 
 pytestmark = pytest.mark.django_db
 
@@ -30,38 +29,9 @@ def editor(client):
 
 @pytest.fixture
 def story(editor):
-    """A published story with two quotes, tags and a thread of two updates, written in the
-    admin so that its first revision exists. Times are to the second, as the admin's form
-    takes them."""
-    now = timezone.now().replace(microsecond=0)
-    politics = CategoryFactory(name="Politics", slug="politics")
-    post = PostFactory(
-        title="Council split over the budget",
-        slug="council-split",
-        category=politics,
-        tags=["budget", "council"],
-        is_developing=True,
-        body="\n\n".join(
-            [
-                "The council met again tonight.",
-                quoted("Nobody has the votes.", "— Dana Reyes, The Tribune"),
-                "And from the other side:",
-                quoted("We will not cut transit.", "— [The Ledger](https://ledger.example/x)"),
-            ]
-        ),
-        published_at=now - timedelta(days=1),
-    )
-    UpdateFactory(
-        post=post,
-        body=quoted("The vote moves to Thursday.", "— Dana Reyes, The Tribune"),
-        published_at=now - timedelta(hours=3),
-    )
-    UpdateFactory(
-        post=post,
-        kind=Update.Kind.CORRECTION,
-        body="An earlier version misnamed the committee.",
-        published_at=now - timedelta(hours=2),
-    )
+    """tests/factories.py's developing story, saved once in the admin so that its first
+    revision exists."""
+    post = developing_story()
     save_in_admin(editor, post)
     return Post.objects.get(pk=post.pk)
 
@@ -205,7 +175,7 @@ def test_comparing_two_versions_shows_a_readable_diff_of_the_markdown(editor, st
             timezone.localtime(version.revision.date_created), "DATETIME_FORMAT"
         )
         assert f"saved {saved} by Dana Reyes" in html
-    assert "<del>The council met again tonight.</del>" in html
+    assert "<del>So says the Tribune&#x27;s city-hall reporter:</del>" in html
     assert "<ins>The council voted at last.</ins>" in html
     assert "<del>Council split over the budget</del>" in html
     assert "<ins>vote</ins>" not in html  # tags are compared as a list

@@ -2,16 +2,18 @@
 only by someone allowed to; a quoted source is merged, not deleted."""
 
 import re
-from datetime import timedelta
 
 import pytest
 from django.contrib.admin.models import CHANGE, DELETION, LogEntry
 from django.contrib.auth.models import Permission
 from django.test import Client
-from django.utils import timezone
 
 from blog.models import LegacyAddress, Post, Quote, Source, Update
-from tests.factories import CategoryFactory, PostFactory, SourceFactory, UpdateFactory, quoted
+from tests.factories import (
+    PostFactory,
+    SourceFactory,
+    developing_story,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -20,36 +22,7 @@ CHANGE_LIST = "/admin/blog/post/"
 
 @pytest.fixture
 def story():
-    politics = CategoryFactory(name="Politics", slug="politics")
-    post = PostFactory(
-        title="Council split over the budget",
-        slug="council-split",
-        category=politics,
-        tags=["budget", "council"],
-        is_developing=True,
-        body="\n\n".join(
-            [
-                "So says the Tribune's city-hall reporter:",
-                quoted("Nobody has the votes.", "— Dana Reyes, The Tribune"),
-                "From the Ledger:",
-                quoted(
-                    "Two members will not cut transit.", "— [The Ledger](https://ledger.example/x)"
-                ),
-            ]
-        ),
-        published_at=timezone.now() - timedelta(days=1),
-    )
-    UpdateFactory(
-        post=post,
-        body=quoted("The vote moves to Thursday.", "— Dana Reyes, The Tribune"),
-        published_at=timezone.now() - timedelta(hours=3),
-    )
-    UpdateFactory(
-        post=post,
-        kind=Update.Kind.CORRECTION,
-        body="An earlier version misnamed the committee.",
-        published_at=timezone.now() - timedelta(hours=2),
-    )
+    post = developing_story()
     LegacyAddress.objects.create(path="/?p=6", post=post)
     return post
 
